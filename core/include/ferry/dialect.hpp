@@ -1,0 +1,127 @@
+// The dialect interface: everything the core needs from one SQL dialect. A plugin implements
+// it; the core never asks which dialect it talks to, only what it can do (capabilities).
+//
+// Call pattern, so implementations know what to expect:
+//   open()                       once per command (plus once per extra reader the plugin opens)
+//   keto_migrations()            once per migrate/legacy command
+//   history_table_ddl()          when a history table is missing (rare)
+//   acquire_migration_lock()     once per writing command, before the first write
+//   list_tables()                once per legacy command
+//   open_legacy_reader()         once per namespace copied
+//   open_tuple_writer()          once per namespace copied, inside its transaction
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <ferry/connection.hpp>
+#include <ferry/dsn.hpp>
+
+namespace ferry {
+
+struct capabilities {
+    // DDL and DML commit together: a migration and its history row are atomic.
+    bool transactional_ddl = false;
+};
+
+// A migration file compiled into a plugin: VERSION_NAME[.DIALECT].(up|down).sql and its text.
+struct embedded_file {
+    const char* name;
+    const char* content;
+    std::size_t size;
+};
+
+// One row of a legacy keto_NNNNNNNNNN_relation_tuples table. Every column may be NULL on SQLite.
+struct legacy_row {
+    std::optional<std::string> shard_id;
+    std::optional<std::string> object;
+    std::optional<std::string> relation;
+    std::optional<std::string> subject;
+    std::optional<std::string> commit_time;
+};
+
+// One row for keto_relation_tuples. The views point into the legacy batch being copied and
+// stay valid for the duration of tuple_writer::write().
+struct relation_tuple {
+    std::array<char, 36> shard_id;  // UUIDv4, canonical text form
+    std::string_view nid;
+    std::int64_t namespace_id = 0;
+    std::string_view object;
+    std::string_view relation;
+    std::optional<std::string_view> subject_id;
+    std::optional<std::int64_t> subject_set_namespace_id;
+    std::optional<std::string_view> subject_set_object;
+    std::optional<std::string_view> subject_set_relation;
+    std::string_view commit_time;
+};
+
+// Streams a legacy table. Must not hold locks that block other readers of the table.
+class legacy_reader {
+public:
+    virtual ~legacy_reader() = default;
+    // Refills `batch` (its strings are reused to avoid allocations) with up to `max_rows` rows.
+    // Returns the number of rows filled; 0 means the table is exhausted.
+    virtual std::size_t read(std::vector<legacy_row>& batch, std::size_t max_rows) = 0;
+};
+
+// Writes keto_relation_tuples rows inside the caller's open transaction, in batches.
+class tuple_writer {
+public:
+    virtual ~tuple_writer() = default;
+    virtual void write(std::span<const relation_tuple> tuples) = 0;
+    // Flushes whatever the strategy buffered. Called once, before the caller verifies and commits.
+    virtual void finish() = 0;
+};
+
+// Held while migrations or a legacy copy run; released when destroyed.
+class migration_lock {
+public:
+    virtual ~migration_lock() = default;
+};
+
+class dialect {
+public:
+    virtual ~dialect() = default;
+
+    // The dialect name used in migration file names: postgres, mysql, cockroach, sqlite3.
+    virtual std::string_view migration_dialect() const = 0;
+    virtual capabilities caps() const = 0;
+
+    // Opens a connection. Throws connection_error (never showing the password) when it cannot.
+    virtual std::unique_ptr<connection> open(const dsn& source) = 0;
+
+    // Keto's v0.7 migration set for this dialect (the networks migration plus Keto's own).
+    virtual std::span<const embedded_file> keto_migrations() const = 0;
+
+    // Statements creating a popx-shaped history table named `table` with its two indexes.
+    virtual std::vector<std::string> history_table_ddl(std::string_view table) const = 0;
+
+    virtual std::string quote_identifier(std::string_view name) const = 0;
+    // DROP INDEX differs across dialects (MySQL wants the table).
+    virtual std::string drop_index_sql(std::string_view index, std::string_view table) const = 0;
+
+    // Serialises writers on one database. Waits up to `timeout`, then throws lock_error.
+    virtual std::unique_ptr<migration_lock> acquire_migration_lock(connection& conn, const dsn& source,
+                                                                   std::chrono::seconds timeout) = 0;
+
+    // Base tables of the current database/schema only (never other schemas). The core applies
+    // the exact legacy-table name rule to this list.
+    virtual std::vector<std::string> list_tables(connection& conn) = 0;
+
+    // A reader of one legacy table. `writer` is the connection holding the copy transaction;
+    // a dialect that cannot stream on it while writing opens its own session from `source`.
+    virtual std::unique_ptr<legacy_reader> open_legacy_reader(connection& writer, const dsn& source,
+                                                              std::string_view table) = 0;
+
+    // The bulk-insert strategy into keto_relation_tuples, on `conn` inside its transaction.
+    virtual std::unique_ptr<tuple_writer> open_tuple_writer(connection& conn) = 0;
+};
+
+}  // namespace ferry

@@ -1,0 +1,38 @@
+// Ready-made pieces for dialect plugins: the generic legacy reader and the batched INSERT
+// writer. A plugin uses them as they are or supplies its own (PostgreSQL's COPY, say).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <ferry/dialect.hpp>
+
+namespace ferry::sdk {
+
+// The columns of a legacy table in the order legacy_row holds them.
+inline constexpr std::string_view legacy_columns = "shard_id, object, relation, subject, commit_time";
+
+// The columns of keto_relation_tuples in the order relation_tuple holds them.
+inline constexpr std::string_view tuple_columns =
+    "shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, "
+    "subject_set_object, subject_set_relation, commit_time";
+inline constexpr std::size_t tuple_column_count = 10;
+
+// Streams `select_sql` (which must select legacy_columns, in that order) on `conn`.
+std::unique_ptr<legacy_reader> make_query_reader(connection& conn, std::string select_sql);
+
+// Same, taking ownership of a connection of its own (a reader beside the writer's session).
+std::unique_ptr<legacy_reader> make_query_reader(std::unique_ptr<connection> conn, std::string select_sql);
+
+// Multi-row INSERT INTO keto_relation_tuples, `rows_per_statement` rows per execution, the
+// statement prepared once per namespace. `timestamp_cast` wraps each commit_time marker when
+// the server needs help parsing text, e.g. "CAST(? AS TIMESTAMP)"; empty means a plain marker.
+std::unique_ptr<tuple_writer> make_batched_insert_writer(connection& conn, std::size_t rows_per_statement,
+                                                         std::string timestamp_marker = "?");
+
+// Shared by the writers: appends the 10 parameters of one tuple in tuple_columns order.
+void append_tuple_params(const relation_tuple& t, std::vector<value>& out);
+
+}  // namespace ferry::sdk

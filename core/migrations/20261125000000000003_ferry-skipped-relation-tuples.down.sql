@@ -1,0 +1,1 @@
+DROP TABLE ferry_skipped_relation_tuples;

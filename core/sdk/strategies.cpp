@@ -1,0 +1,139 @@
+#include <ferry/sdk/strategies.hpp>
+
+#include <ferry/errors.hpp>
+
+namespace ferry::sdk {
+namespace {
+
+class query_reader final : public legacy_reader {
+public:
+    query_reader(connection& conn, std::unique_ptr<connection> owned, std::string sql)
+        : owned_(std::move(owned)), rows_(conn.query(sql)) {}
+
+    std::size_t read(std::vector<legacy_row>& batch, std::size_t max_rows) override {
+        if (batch.size() < max_rows) batch.resize(max_rows);
+        std::size_t n = 0;
+        while (n < max_rows && !done_) {
+            if (!rows_->next()) {
+                done_ = true;
+                break;
+            }
+            auto& row = batch[n++];
+            assign(row.shard_id, 0);
+            assign(row.object, 1);
+            assign(row.relation, 2);
+            assign(row.subject, 3);
+            assign(row.commit_time, 4);
+        }
+        return n;
+    }
+
+private:
+    // assign() into an engaged optional reuses the string's buffer: no allocation per row once
+    // the batch has warmed up.
+    void assign(std::optional<std::string>& field, int column) {
+        if (rows_->is_null(column)) {
+            field.reset();
+            return;
+        }
+        auto text = rows_->text(column);
+        if (field)
+            field->assign(text);
+        else
+            field.emplace(text);
+    }
+
+    std::unique_ptr<connection> owned_;  // declared first: destroyed after the result set
+    std::unique_ptr<rows> rows_;
+    bool done_ = false;
+};
+
+std::string values_group(std::string_view timestamp_marker) {
+    return "(?, ?, ?, ?, ?, ?, ?, ?, ?, " + std::string(timestamp_marker) + ")";
+}
+
+std::string insert_sql(std::size_t rows, std::string_view timestamp_marker) {
+    std::string sql = "INSERT INTO keto_relation_tuples (" + std::string(tuple_columns) + ") VALUES ";
+    const auto group = values_group(timestamp_marker);
+    sql.reserve(sql.size() + rows * (group.size() + 2));
+    for (std::size_t i = 0; i < rows; ++i) {
+        if (i) sql += ", ";
+        sql += group;
+    }
+    return sql;
+}
+
+class batched_insert_writer final : public tuple_writer {
+public:
+    batched_insert_writer(connection& conn, std::size_t rows_per_statement, std::string timestamp_marker)
+        : conn_(conn), batch_rows_(rows_per_statement ? rows_per_statement : 1),
+          timestamp_marker_(std::move(timestamp_marker)) {
+        params_.reserve(batch_rows_ * tuple_column_count);
+    }
+
+    void write(std::span<const relation_tuple> tuples) override {
+        // Whole batches go through the statement prepared for batch_rows_; the tail of each
+        // write() through a single-row statement, so nothing is buffered across calls (the
+        // tuples' views are only valid during this call).
+        while (tuples.size() >= batch_rows_) {
+            params_.clear();
+            for (std::size_t i = 0; i < batch_rows_; ++i) append_tuple_params(tuples[i], params_);
+            if (!full_) full_ = conn_.prepare(insert_sql(batch_rows_, timestamp_marker_));
+            full_->execute(params_);
+            tuples = tuples.subspan(batch_rows_);
+        }
+        for (const auto& t : tuples) {
+            params_.clear();
+            append_tuple_params(t, params_);
+            if (!single_) single_ = conn_.prepare(insert_sql(1, timestamp_marker_));
+            single_->execute(params_);
+        }
+    }
+
+    void finish() override {}
+
+private:
+    connection& conn_;
+    std::size_t batch_rows_;
+    std::string timestamp_marker_;
+    std::unique_ptr<prepared_statement> full_;
+    std::unique_ptr<prepared_statement> single_;
+    std::vector<value> params_;
+};
+
+template <class T>
+value optional_value(const std::optional<T>& v) {
+    if (!v) return value{};
+    return value{*v};
+}
+
+}  // namespace
+
+void append_tuple_params(const relation_tuple& t, std::vector<value>& out) {
+    out.emplace_back(std::string_view(t.shard_id.data(), t.shard_id.size()));
+    out.emplace_back(t.nid);
+    out.emplace_back(t.namespace_id);
+    out.emplace_back(t.object);
+    out.emplace_back(t.relation);
+    out.push_back(optional_value(t.subject_id));
+    out.push_back(optional_value(t.subject_set_namespace_id));
+    out.push_back(optional_value(t.subject_set_object));
+    out.push_back(optional_value(t.subject_set_relation));
+    out.emplace_back(t.commit_time);
+}
+
+std::unique_ptr<legacy_reader> make_query_reader(connection& conn, std::string select_sql) {
+    return std::make_unique<query_reader>(conn, nullptr, std::move(select_sql));
+}
+
+std::unique_ptr<legacy_reader> make_query_reader(std::unique_ptr<connection> conn, std::string select_sql) {
+    auto& ref = *conn;
+    return std::make_unique<query_reader>(ref, std::move(conn), std::move(select_sql));
+}
+
+std::unique_ptr<tuple_writer> make_batched_insert_writer(connection& conn, std::size_t rows_per_statement,
+                                                         std::string timestamp_marker) {
+    return std::make_unique<batched_insert_writer>(conn, rows_per_statement, std::move(timestamp_marker));
+}
+
+}  // namespace ferry::sdk
