@@ -1,0 +1,124 @@
+// Moving Keto v0.6 relation tuples (one keto_NNNNNNNNNN_relation_tuples table per namespace)
+// into Keto v0.7's keto_relation_tuples: per namespace, in one transaction, never twice.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <ferry/core/config.hpp>
+#include <ferry/core/migrations.hpp>
+#include <ferry/core/plugins.hpp>
+#include <ferry/dialect.hpp>
+
+namespace ferry::core::legacy {
+
+// ---- the subject encoding of v0.6 (spec 3.2) -----------------------------------------------
+
+struct parsed_subject {
+    enum kind_t { subject_id, subject_set, malformed } kind = malformed;
+    std::string_view id;         // subject_id
+    std::string_view set_namespace, set_object, set_relation;  // subject_set
+};
+
+// Splits by Keto's rules without copying: the views point into `s`.
+parsed_subject parse_subject(std::string_view s);
+
+// Characters (UTF-8 code points) in `s`: what VARCHAR(64) counts on every dialect.
+std::size_t utf8_length(std::string_view s);
+
+// Why a legacy row could not be copied. Such rows are kept, with the reason, in
+// ferry_skipped_relation_tuples.
+enum class skip_reason { null_value, malformed_subject, value_too_long, unknown_namespace };
+std::string_view to_string(skip_reason r);
+
+// ---- discovery --------------------------------------------------------------------------------
+
+struct legacy_table {
+    std::int64_t namespace_id = 0;
+    std::string table;                 // keto_NNNNNNNNNN_relation_tuples
+    std::string migrations_table;      // keto_namespace_NNNNNNNNNN_migrations
+    std::string object_index, user_set_index;
+};
+
+legacy_table legacy_table_for(std::int64_t namespace_id);
+
+// The legacy tables of the current database/schema whose name is exactly keto_, ten digits,
+// _relation_tuples, in ascending id order.
+std::vector<legacy_table> discover(connection& conn, dialect& d);
+
+// ---- per-namespace work -----------------------------------------------------------------------
+
+struct copy_record {  // a row of ferry_legacy_namespaces
+    std::uint64_t rows_copied = 0, rows_skipped = 0;
+    bool dropped = false;
+};
+
+struct namespace_result {
+    std::int64_t namespace_id = 0;
+    std::string name;
+    std::uint64_t rows_read = 0, rows_copied = 0, rows_skipped = 0;
+    std::map<skip_reason, std::uint64_t> skipped_by_reason;
+    bool copied_now = false;      // copied by this run
+    bool copied_before = false;   // recorded by an earlier run; not copied again
+    bool dropped = false;
+    std::chrono::milliseconds took{0};
+};
+
+// What the copy tells its caller while it works (progress bars, reports, logs).
+class copy_observer {
+public:
+    virtual ~copy_observer() = default;
+    // Asked once per namespace: a progress display needs the row count up front (one extra scan).
+    virtual bool wants_total() const { return false; }
+    virtual void started(const namespace_config&, std::optional<std::uint64_t> /*total_rows*/) {}
+    virtual void progress(std::uint64_t /*rows_read*/) {}
+    virtual void skipped(const namespace_config&, const legacy_row&, skip_reason) {}
+    virtual void finished(const namespace_result&) {}
+};
+
+struct copy_options {
+    bool strict = false;          // any skipped row rolls the namespace back
+    bool force = false;           // copy even if keto_relation_tuples already holds rows of it
+    std::size_t batch_rows = 2000;
+};
+
+class migrator {
+public:
+    migrator(database& db, const config& cfg, copy_options options = {});
+
+    // Throws state_error (with the hint to run `ferry migrate up`) unless every migration of
+    // `keto` is applied.
+    void require_schema(const migration_set& keto);
+
+    // The recorded copy of a namespace, if any (nullopt also when Ferry's tables don't exist).
+    std::optional<copy_record> record(std::int64_t namespace_id);
+
+    // Copies one namespace in one transaction: stream, parse, write, keep broken rows, verify,
+    // record. Returns without copying when a record exists. Rolls back and throws on any failure.
+    namespace_result copy(const legacy_table& table, const namespace_config& ns, copy_observer& observer);
+
+    // Reads and classifies like copy() but writes nothing and takes no lock.
+    namespace_result dry_run(const legacy_table& table, const namespace_config& ns, copy_observer& observer);
+
+    // Drops the legacy table, its two indexes and its migrations table; marks the record dropped.
+    void drop(const legacy_table& table);
+
+    std::uint64_t count_rows(const legacy_table& table);
+
+private:
+    namespace_result run(const legacy_table& table, const namespace_config& ns, copy_observer& observer, bool write);
+    std::string network_id(bool create);
+
+    database& db_;
+    const config& cfg_;
+    copy_options options_;
+    std::optional<std::string> nid_;
+};
+
+}  // namespace ferry::core::legacy
