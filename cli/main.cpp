@@ -65,9 +65,21 @@ int dispatch(cli::app& a) {
     throw usage_error("unknown command \"" + cmd[0] + "\"; run `ferry --help` for the list");
 }
 
+// --log-format json must hold for errors in the command line itself, which are reported before
+// the parsed options exist: look for it first.
+bool json_logs_requested(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "--log-format=json") return true;
+        if (arg == "--log-format" && i + 1 < argc && std::string_view(argv[i + 1]) == "json") return true;
+    }
+    return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (json_logs_requested(argc, argv)) core::log().configure(core::log_format::json, core::log_level::info);
     cli::options opts;
     try {
         auto desc = all_options(opts);
@@ -93,10 +105,10 @@ int main(int argc, char** argv) {
         core::log().configure(opts.log_format == "json" ? core::log_format::json : core::log_format::text,
                               opts.verbose ? core::log_level::debug : core::log_level::info);
     } catch (const po::error& e) {
-        std::cerr << "error: " << e.what() << "; run `ferry --help` for usage\n";
+        core::log().error(std::string(e.what()) + "; run `ferry --help` for usage");
         return cli::exit_usage;
     } catch (const usage_error& e) {
-        std::cerr << "error: " << e.what() << '\n';
+        core::log().error(e.what());
         return cli::exit_usage;
     }
 

@@ -190,7 +190,8 @@ std::vector<migration_status> migrator::status() {
             for (auto& [v, c] : *recorded) sums[v] = c;
     }
     for (const auto& m : set_.migrations()) {
-        migration_status s{&m};
+        migration_status s;
+        s.m = &m;
         const bool exact = applied.count(m.version) > 0;
         const bool legacy = m.version.size() > 14 && applied.count(m.version.substr(0, 14)) > 0;
         s.state = exact || legacy ? migration_state::applied : migration_state::pending;

@@ -152,6 +152,10 @@ std::shared_ptr<dialect> plugin_registry::create(std::string_view scheme) const 
         message += " (see `ferry plugins list`)";
     } else {
         message += "the loaded plugins serve " + served;
+        // The plugin for this scheme may be among the refused files: point at the reasons.
+        if (!refused_.empty())
+            message += "; " + std::to_string(refused_.size()) + " plugin file" +
+                       (refused_.size() == 1 ? " was" : "s were") + " refused (see `ferry plugins list`)";
     }
     throw plugin_error(message);
 }

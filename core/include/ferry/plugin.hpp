@@ -1,6 +1,6 @@
 // The plugin entry point. A dialect plugin is a shared library exporting one C function,
 // `ferry_plugin_entry`, returning a pointer to a constant descriptor. The loader reads
-// abi_version first and refuses the file before touching anything else when it differs;
+// abi_version first and refuses the file before reading any other field when it differs;
 // then it compares the toolchain stamp, because C++ types (dialect, std::string, exceptions)
 // cross the boundary behind the descriptor. See docs/plugins.md.
 #pragma once

@@ -35,8 +35,9 @@ std::vector<std::filesystem::path> plugin_search_path(const std::vector<std::str
 class plugin_registry {
 public:
     // Loads every *.so in `dirs`. A file that cannot be used is refused (kept in refused())
-    // with its reason; nothing a file contains can crash the scan short of running its code,
-    // and no code of a plugin runs before its ABI version and toolchain were checked.
+    // with its reason. Loading runs the library's static initialisers and its entry function
+    // (which only returns a static descriptor); nothing else of a plugin runs before its ABI
+    // version and toolchain stamp were checked.
     static plugin_registry load(const std::vector<std::filesystem::path>& dirs);
 
     const std::vector<plugin_info>& plugins() const { return infos_; }

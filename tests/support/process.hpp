@@ -1,0 +1,64 @@
+// Test support: run a program with arguments and stdin text, capture stdout, stderr and the
+// exit code (fork + execve with pipes; no shell), and a temporary directory removed on scope exit.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace ferry::test {
+
+struct process_result {
+    int exit_code = -1;      // the program's exit status; 128 + N when killed by signal N
+    std::string out, err;    // everything written to stdout / stderr
+    bool timed_out = false;  // killed because it ran longer than the limit
+};
+
+// nullopt value = remove the variable from the child's environment.
+using env_overrides = std::vector<std::pair<std::string, std::optional<std::string>>>;
+
+struct run_options {
+    std::string stdin_text;
+    env_overrides env;
+    std::optional<std::filesystem::path> cwd;
+    std::chrono::seconds timeout{120};
+};
+
+// Runs `program` with `args` (argv[0] is the program path). Throws std::runtime_error only when
+// the process cannot be started at all.
+process_result run_process(const std::string& program, const std::vector<std::string>& args,
+                           const run_options& options = {});
+
+// Runs the ferry binary of this build (FERRY_TEST_FERRY_BIN). DSN, NAMESPACES, LOG_LEVEL and
+// FERRY_PLUGIN_PATH are removed from the child's environment unless `options.env` sets them,
+// so the developer's shell cannot change what a test sees.
+process_result run_ferry(const std::vector<std::string>& args, run_options options = {});
+
+// The non-empty lines of `text`.
+std::vector<std::string> lines_of(std::string_view text);
+
+// A directory under the system temp dir, mode 0700, removed with everything in it on destruction.
+class temp_dir {
+public:
+    explicit temp_dir(std::string_view prefix = "ferry-test");
+    temp_dir(const temp_dir&) = delete;
+    temp_dir& operator=(const temp_dir&) = delete;
+    ~temp_dir();
+    const std::filesystem::path& path() const { return path_; }
+    std::filesystem::path operator/(std::string_view name) const { return path_ / name; }
+
+private:
+    std::filesystem::path path_;
+};
+
+// Writes `content` to `file` (creating or truncating it).
+void write_file(const std::filesystem::path& file, std::string_view content);
+
+// For failure messages: the whole run, readable.
+std::string describe(const process_result& r);
+
+}  // namespace ferry::test
