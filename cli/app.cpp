@@ -32,6 +32,12 @@ std::string app::redact(std::string message) const {
     return dsn_ ? redact_password(std::move(message), *dsn_) : message;
 }
 
+std::unique_ptr<migration_lock> lock_for_writing(const options& opts, core::database& db) {
+    auto lock = db.dialect->acquire_migration_lock(*db.conn, db.source, std::chrono::seconds(opts.lock_timeout_seconds));
+    core::ensure_ferry_tables(*db.conn, *db.dialect);
+    return lock;
+}
+
 void allow_only(const options& opts, std::initializer_list<const char*> flags, const std::string& command) {
     static const char* global[] = {"config", "dsn", "plugin-dir", "log-format", "verbose", "lock-timeout", "help"};
     for (const auto& given : opts.given) {

@@ -54,6 +54,10 @@ private:
     std::optional<ferry::dsn> dsn_;
 };
 
+// Takes the dialect's migration lock and makes sure Ferry's bookkeeping tables exist: the
+// first steps of every command that writes.
+std::unique_ptr<migration_lock> lock_for_writing(const options& opts, core::database& db);
+
 // Refuses a flag the command does not take (e.g. --down-only on migrate up).
 void allow_only(const options& opts, std::initializer_list<const char*> flags, const std::string& command);
 

@@ -84,6 +84,7 @@ int migrate_up(app& a) {
         std::cout << "All migrations are already applied, there is nothing to do.\n";
         return exit_ok;
     }
+    core::require_write_privileges(db);
     if (!a.opts().yes &&
         !confirm("Are you sure that you want to apply this migration? Make sure to check the CHANGELOG.md for "
                  "breaking changes beforehand.")) {
@@ -92,9 +93,7 @@ int migrate_up(app& a) {
     }
     std::cout << "Applying migrations...\n";
     {
-        auto lock = db.dialect->acquire_migration_lock(*db.conn, db.source,
-                                                       std::chrono::seconds(a.opts().lock_timeout_seconds));
-        core::ensure_ferry_tables(*db.conn, *db.dialect);
+        auto lock = lock_for_writing(a.opts(), db);
         m.up(log_event);
     }
     std::cout << "Successfully applied all migrations:\n";
@@ -118,14 +117,13 @@ int migrate_down(app& a) {
     auto set = a.keto_migrations(*db.dialect);
     core::migrator m(*db.conn, *db.dialect, set);
     print_status(m.status(), a.opts().format);
+    core::require_write_privileges(db);
     if (!a.opts().yes && !confirm("Do you really want to migrate down? This will delete data.")) {
         std::cout << "Migration aborted.\n";
         return exit_ok;
     }
     {
-        auto lock = db.dialect->acquire_migration_lock(*db.conn, db.source,
-                                                       std::chrono::seconds(a.opts().lock_timeout_seconds));
-        core::ensure_ferry_tables(*db.conn, *db.dialect);
+        auto lock = lock_for_writing(a.opts(), db);
         auto n = m.down(steps, log_event);
         std::cout << "Reverted " << n << " migration" << (n == 1 ? "" : "s") << ".\n";
     }
@@ -144,8 +142,8 @@ int migrate_resolve(app& a) {
     auto db = a.open();
     auto set = a.keto_migrations(*db.dialect);
     core::migrator m(*db.conn, *db.dialect, set);
-    auto lock = db.dialect->acquire_migration_lock(*db.conn, db.source,
-                                                   std::chrono::seconds(a.opts().lock_timeout_seconds));
+    core::require_write_privileges(db);
+    auto lock = lock_for_writing(a.opts(), db);
     m.resolve(cmd[2], applied);
     std::cout << "Migration " << cmd[2] << " recorded as " << (applied ? "applied" : "pending") << ".\n";
     return exit_ok;

@@ -259,6 +259,7 @@ int run_namespace(app& a) {
                                   "--force to drop it anyway");
     }
 
+    core::require_write_privileges(db);
     if (!o.yes) {
         bool go;
         if (name) {
@@ -274,8 +275,7 @@ int run_namespace(app& a) {
         }
     }
 
-    auto lock = db.dialect->acquire_migration_lock(*db.conn, db.source, std::chrono::seconds(o.lock_timeout_seconds));
-    core::ensure_ferry_tables(*db.conn, *db.dialect);
+    auto lock = lock_for_writing(o, db);
 
     std::vector<legacy::namespace_result> results;
     try {

@@ -179,4 +179,14 @@ database open_database(const plugin_registry& registry, const ferry::dsn& source
     return db;
 }
 
+void require_write_privileges(database& db) {
+    const auto missing = db.dialect->missing_write_privileges(*db.conn);
+    if (missing.empty()) return;
+    std::string list;
+    for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+    throw permission_error("this command writes, but the session on " + db.source.redacted() + " lacks: " + list +
+                           "; grant the privileges (or fix the file permissions) or connect as a user who has them. "
+                           "Nothing was changed");
+}
+
 }  // namespace ferry::core

@@ -126,6 +126,7 @@ public:
     }
 
     const std::string& file_path() const override { return path_; }
+    bool read_only() const override { return sqlite3_db_readonly(db_.getHandle(), "main") == 1; }
 
     void execute(std::string_view sql, std::span<const value> params) override {
         try {

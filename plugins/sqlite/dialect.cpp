@@ -109,6 +109,23 @@ public:
     std::unique_ptr<tuple_writer> open_tuple_writer(connection& conn) override {
         return sdk::make_batched_insert_writer(conn, 1);
     }
+
+    // SQLite's "privileges" are the file's: the database must be writable, and so must its
+    // directory, where SQLite creates the rollback journal at the first commit.
+    std::vector<std::string> missing_write_privileges(connection& conn) override {
+        const auto& path = static_cast<drivers::sqlite::sqlite_connection&>(conn).file_path();
+        std::vector<std::string> missing;
+        if (path.empty()) return missing;
+        if (static_cast<drivers::sqlite::sqlite_connection&>(conn).read_only())
+            missing.push_back("write access to " + path + " (opened read-only)");
+        else if (::access(path.c_str(), W_OK) != 0)
+            missing.push_back("write permission on the file " + path);
+        auto slash = path.find_last_of('/');
+        const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+        if (::access(dir.c_str(), W_OK | X_OK) != 0)
+            missing.push_back("write permission on the directory " + dir + " (SQLite creates its journal there)");
+        return missing;
+    }
 };
 
 }  // namespace

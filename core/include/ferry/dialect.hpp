@@ -122,6 +122,12 @@ public:
 
     // The bulk-insert strategy into keto_relation_tuples, on `conn` inside its transaction.
     virtual std::unique_ptr<tuple_writer> open_tuple_writer(connection& conn) = 0;
+
+    // Called once before a command's first write. Names each privilege this session lacks
+    // for creating, altering and dropping tables and writing rows in the current
+    // schema/database, in words an operator can GRANT ("CREATE on schema public"). Empty
+    // means nothing is known to be missing; the default knows nothing.
+    virtual std::vector<std::string> missing_write_privileges(connection& /*conn*/) { return {}; }
 };
 
 }  // namespace ferry

@@ -68,4 +68,7 @@ struct database {
 
 database open_database(const plugin_registry& registry, const ferry::dsn& source);
 
+// Throws permission_error naming every missing privilege, before anything was written.
+void require_write_privileges(database& db);
+
 }  // namespace ferry::core
