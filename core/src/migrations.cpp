@@ -342,6 +342,8 @@ std::size_t migrator::down(int steps, const migration_listener& listener) {
             transaction tx(conn_);
             revert();
             tx.commit();
+        } catch (const permission_error&) {
+            throw;
         } catch (const ferry::error& e) {
             throw migration_error("down migration " + m->version + " (" + m->down_file + ") failed: " + e.what());
         }

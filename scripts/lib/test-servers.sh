@@ -49,8 +49,13 @@ CREATE ROLE ferry LOGIN PASSWORD 'ferry-test-pw';
 CREATE DATABASE ferry OWNER ferry;
 CREATE ROLE ferry_reader LOGIN PASSWORD 'ferry-reader-pw';
 GRANT CONNECT ON DATABASE ferry TO ferry_reader;
+\\c ferry
+GRANT USAGE ON SCHEMA public TO ferry_reader;
+ALTER DEFAULT PRIVILEGES FOR ROLE ferry IN SCHEMA public GRANT SELECT ON TABLES TO ferry_reader;
 SQL
   export FERRY_TEST_POSTGRES_DSN="postgres://ferry:ferry-test-pw@127.0.0.1:$port/ferry?sslmode=disable"
+  # A user that may read everything Ferry's user creates and write nothing.
+  export FERRY_TEST_POSTGRES_READONLY_DSN="postgres://ferry_reader:ferry-reader-pw@127.0.0.1:$port/ferry?sslmode=disable"
   export FERRY_TEST_POSTGRES_ADMIN="$FERRY_PG_BIN/psql -h $FERRY_PG_DATA -p $port -U postgres"
   echo "test-servers: PostgreSQL $("$FERRY_PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
 }
@@ -80,6 +85,7 @@ CREATE USER 'ferry_reader'@'127.0.0.1' IDENTIFIED BY 'ferry-reader-pw';
 GRANT SELECT ON ferry.* TO 'ferry_reader'@'127.0.0.1';
 SQL
   export FERRY_TEST_MYSQL_DSN="mysql://ferry:ferry-test-pw@tcp(127.0.0.1:$port)/ferry?parseTime=true&multiStatements=true"
+  export FERRY_TEST_MYSQL_READONLY_DSN="mysql://ferry_reader:ferry-reader-pw@tcp(127.0.0.1:$port)/ferry?parseTime=true"
   export FERRY_TEST_MYSQL_ADMIN="mariadb --no-defaults --socket=$dir/mysqld.sock -uroot"
   echo "test-servers: MariaDB $(mariadbd --version | awk '{print $3}') on 127.0.0.1:$port"
 }

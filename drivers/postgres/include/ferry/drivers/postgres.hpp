@@ -1,0 +1,63 @@
+// ferry::connection over libpqxx 6.4, plus the PostgreSQL-only pieces a dialect plugin needs
+// for bulk work: COPY in both directions. Every libpqxx exception is translated inside the
+// driver, so nothing above it (plugin or core) ever sees a pqxx type; this header does not
+// even include one.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <ferry/connection.hpp>
+#include <ferry/dsn.hpp>
+
+namespace ferry::drivers::postgres {
+
+// Beyond ferry::connection's contract: query() streams SELECT, VALUES, WITH and TABLE
+// statements through a server-side cursor (WITH HOLD outside a transaction), fetched in blocks
+// of 2000 rows; any other statement returns its whole result at once. Statements outside a
+// transaction commit on their own. Parameters travel as text and the server infers their types;
+// write `?::bigint` where a function is overloaded.
+class pg_connection : public connection {
+public:
+    // Appends rows to `COPY <target> FROM STDIN` in the open transaction. `target` is a table
+    // name with an optional column list, e.g. `keto_relation_tuples (a, b)`; `values` holds
+    // whole rows of `columns` values each (NULL is monostate, integers as text).
+    // The COPY starts on the first call and stays open across calls with the same target.
+    // A COPY occupies the session, so any other statement on this connection (and commit())
+    // ends it first; the next call opens a new one. Rows are buffered and sent in large chunks,
+    // so a bad row may only be reported by end_copy() or by the statement that ended the COPY.
+    virtual void copy_in(std::string_view target, std::span<const value> values, std::size_t columns) = 0;
+    // Ends the open COPY, if any, and makes the server report the first error in its rows.
+    virtual void end_copy() = 0;
+    // Whether a COPY FROM STDIN is open (another statement may have ended it).
+    virtual bool copy_in_open() const = 0;
+
+    // Streams `COPY <source> TO STDOUT` in the open transaction, one decoded row at a time in
+    // constant memory. `source` is a table with an optional column list, or a parenthesised
+    // query. Nothing else may run on this connection until the rows are exhausted or
+    // destroyed; destroying them early cancels the COPY on the server.
+    virtual std::unique_ptr<rows> copy_out(std::string_view source) = 0;
+};
+
+// Connects as the DSN says. Throws connection_error (libpq's message on one line, without the
+// password) when the server cannot be reached or refuses the login.
+std::unique_ptr<pg_connection> open(const dsn& source);
+
+// The libpq keyword/value connection string for a postgres:// or postgresql:// DSN: host,
+// port, database, user and password from the URL, then every query parameter. Parameters libpq
+// knows (sslmode, sslrootcert, connect_timeout, target_session_attrs, ...) are passed as they
+// are; any other one becomes a server setting (`options=-c key=value`), as pgx, which Keto
+// uses, treats unknown parameters as run-time parameters. Adds client_encoding=UTF8,
+// fallback_application_name=ferry and connect_timeout=10 unless the DSN sets them.
+// The result contains the password: never print it.
+std::string conninfo(const dsn& source);
+
+// Rewrites Ferry's `?` parameter markers as $1..$n. Question marks inside string literals
+// (including E'' and dollar-quoted ones), quoted identifiers and comments are left alone.
+// `count`, when given, receives n.
+std::string number_markers(std::string_view sql, int* count = nullptr);
+
+}  // namespace ferry::drivers::postgres

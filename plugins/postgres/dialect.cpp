@@ -1,0 +1,320 @@
+// The PostgreSQL dialect: transactional DDL, a session-level advisory lock on a connection of
+// its own, legacy tables read by COPY TO STDOUT from a read-only snapshot, tuples written by
+// COPY FROM STDIN inside the namespace transaction.
+#include <array>
+#include <cstdint>
+#include <thread>
+
+#include <ferry/drivers/postgres.hpp>
+#include <ferry/errors.hpp>
+#include <ferry/plugin.hpp>
+#include <ferry/sdk/strategies.hpp>
+
+std::span<const ferry::embedded_file> keto_migration_files();
+
+namespace ferry::dialects::postgres {
+namespace {
+
+namespace pg = ferry::drivers::postgres;
+
+// Re-throws the current ferry::error with `context` in front, keeping its type: the CLI picks
+// the exit code by type.
+[[noreturn]] void rethrow_with_context(const std::string& context) {
+    try {
+        throw;
+    } catch (const connection_error& e) {
+        throw connection_error(context + e.what());
+    } catch (const permission_error& e) {
+        throw permission_error(context + e.what());
+    } catch (const serialization_error& e) {
+        throw serialization_error(context + e.what(), e.sqlstate());
+    } catch (const sql_error& e) {
+        throw sql_error(context + e.what(), e.sqlstate());
+    } catch (const config_error& e) {
+        throw config_error(context + e.what());
+    }
+}
+
+std::unique_ptr<pg::pg_connection> open_extra_session(const dsn& source, const std::string& purpose) {
+    try {
+        return pg::open(source);
+    } catch (const ferry::error&) {
+        rethrow_with_context("opening a second session " + purpose + ": ");
+    }
+}
+
+std::string quote(std::string_view name) {
+    std::string out = "\"";
+    for (char c : name) {
+        if (c == '"') out += '"';
+        out += c;
+    }
+    return out + "\"";
+}
+
+// Every Ferry build must derive the same key for the same database, so it is computed here
+// (FNV-1a, fixed forever) rather than by a server function whose output could change.
+std::int64_t lock_key(std::string_view database) {
+    std::uint64_t h = 0xcbf29ce484222325ULL;
+    for (unsigned char c : std::string("ferry.migration_lock/") + std::string(database)) {
+        h ^= c;
+        h *= 0x100000001b3ULL;
+    }
+    return static_cast<std::int64_t>(h);
+}
+
+// pg_advisory_lock on a session of its own: the lock does not care which transactions the
+// main connection opens and closes, and it dies with the process (the server ends the session)
+// so a killed ferry never leaves it behind.
+class advisory_lock final : public migration_lock {
+public:
+    advisory_lock(const dsn& source, std::chrono::seconds timeout)
+        : session_(open_extra_session(with_keepalives(source), "for the migration lock")) {
+        // The session sits idle for the whole run; a server-side idle timeout would end it and
+        // silently release the lock. The setting exists from PostgreSQL 14 on.
+        try {
+            session_->execute("SET idle_session_timeout = 0");
+        } catch (const sql_error&) {
+        }
+        {
+            auto r = session_->query("SELECT current_database()");
+            if (r->next()) database_ = r->text(0);
+        }
+        key_ = lock_key(database_);
+        const std::array<value, 1> key{key_};
+        const auto started = std::chrono::steady_clock::now();
+        const auto deadline = started + timeout;
+        for (;;) {
+            if (query_integer(*session_, "SELECT CASE WHEN pg_try_advisory_lock(?::bigint) THEN 1 ELSE 0 END", key))
+                return;
+            const auto now = std::chrono::steady_clock::now();
+            if (now >= deadline) throw lock_error(held_message(timeout));
+            std::this_thread::sleep_for(
+                std::min<std::chrono::steady_clock::duration>(std::chrono::milliseconds(200), deadline - now));
+        }
+    }
+
+    ~advisory_lock() override {
+        try {
+            const std::array<value, 1> key{key_};
+            session_->execute("SELECT pg_advisory_unlock(?::bigint)", key);
+        } catch (...) {
+            // Closing the session (next) releases it anyway.
+        }
+    }
+
+private:
+    // TCP keepalives every minute, unless the DSN chose: NAT gateways and proxies drop idle
+    // connections after a few minutes, and the lock would go with this one.
+    static dsn with_keepalives(dsn source) {
+        if (!source.param("keepalives_idle")) source.params.emplace_back("keepalives_idle", "60");
+        if (!source.param("keepalives_interval")) source.params.emplace_back("keepalives_interval", "10");
+        return source;
+    }
+
+    // Names the holder when the server lets us see it (pg_stat_activity hides other users'
+    // details from unprivileged roles; the pid is always shown).
+    std::string held_message(std::chrono::seconds waited) {
+        std::string holder;
+        try {
+            const auto k = static_cast<std::uint64_t>(key_);
+            const std::array<value, 2> parts{static_cast<std::int64_t>(k >> 32),
+                                             static_cast<std::int64_t>(k & 0xffffffffULL)};
+            auto r = session_->query(
+                "SELECT l.pid, COALESCE(a.application_name, ''), COALESCE(host(a.client_addr), ''), "
+                "COALESCE(to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ'), '') "
+                "FROM pg_catalog.pg_locks l LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+                "AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()) "
+                "AND l.classid = ?::bigint::oid AND l.objid = ?::bigint::oid",
+                parts);
+            if (r->next()) {
+                holder = " (server process " + std::string(r->text(0));
+                if (!r->text(1).empty()) holder += ", application \"" + std::string(r->text(1)) + "\"";
+                if (!r->text(2).empty()) holder += ", client " + std::string(r->text(2));
+                if (!r->text(3).empty()) holder += ", connected " + std::string(r->text(3));
+                holder += ")";
+            }
+        } catch (const ferry::error&) {
+            // The message below is complete without the details.
+        }
+        return "another ferry holds the migration lock on PostgreSQL database \"" + database_ + "\"" + holder +
+               " and did not release it within " + std::to_string(waited.count()) +
+               "s; wait for it to finish, then run this command again (or raise --lock-timeout)";
+    }
+
+    std::unique_ptr<pg::pg_connection> session_;
+    std::string database_;
+    std::int64_t key_ = 0;
+};
+
+// A legacy table read by COPY TO STDOUT on a session of its own, in a REPEATABLE READ READ
+// ONLY transaction: one consistent snapshot for the whole namespace, taking only the ACCESS
+// SHARE lock that blocks no reader or writer of the table, while the writer's session is busy
+// with its own COPY. Memory stays flat: one line at a time, into reused buffers.
+class copy_reader final : public legacy_reader {
+public:
+    copy_reader(const dsn& source, std::string_view table)
+        : session_(open_extra_session(source, "to read " + std::string(table))) {
+        session_->begin();
+        // DateStyle is pinned for this transaction only, so commit_time reaches the writer as
+        // ISO text whatever the server's default; the transaction settings must come first.
+        session_->execute_script(
+            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET LOCAL datestyle TO 'ISO, MDY'");
+        rows_ = session_->copy_out(quote(table) + " (" + std::string(sdk::legacy_columns) + ")");
+    }
+
+    std::size_t read(std::vector<legacy_row>& batch, std::size_t max_rows) override {
+        if (batch.size() < max_rows) batch.resize(max_rows);
+        std::size_t n = 0;
+        while (n < max_rows && rows_->next()) {
+            auto& row = batch[n++];
+            assign(row.shard_id, 0);
+            assign(row.object, 1);
+            assign(row.relation, 2);
+            assign(row.subject, 3);
+            assign(row.commit_time, 4);
+        }
+        return n;
+    }
+
+private:
+    // Assigning into an engaged optional reuses its buffer: no allocation per row once warm.
+    void assign(std::optional<std::string>& field, int column) {
+        if (rows_->is_null(column)) {
+            field.reset();
+            return;
+        }
+        const auto text = rows_->text(column);
+        if (field)
+            field->assign(text);
+        else
+            field.emplace(text);
+    }
+
+    std::unique_ptr<pg::pg_connection> session_;  // declared first: outlives the COPY
+    std::unique_ptr<rows> rows_;
+};
+
+// COPY keto_relation_tuples FROM STDIN in the writer's transaction. A clean namespace is one
+// COPY from the first write to finish(). A skipped row makes the core run an INSERT on this
+// connection, which ends the COPY (the protocol allows nothing else meanwhile); once that has
+// happened the writer ends its COPY after every write() instead, so the skipped rows of the
+// next batch find the session free: one COPY per batch rather than one per broken row.
+class copy_writer final : public tuple_writer {
+public:
+    explicit copy_writer(pg::pg_connection& conn) : conn_(conn) {}
+
+    void write(std::span<const relation_tuple> tuples) override {
+        static const std::string target = "keto_relation_tuples (" + std::string(sdk::tuple_columns) + ")";
+        if (opened_ && !conn_.copy_in_open()) per_batch_ = true;
+        values_.clear();
+        values_.reserve(tuples.size() * sdk::tuple_column_count);
+        for (const auto& t : tuples) sdk::append_tuple_params(t, values_);
+        conn_.copy_in(target, values_, sdk::tuple_column_count);
+        opened_ = true;
+        if (per_batch_) conn_.end_copy();
+    }
+
+    void finish() override { conn_.end_copy(); }
+
+private:
+    pg::pg_connection& conn_;
+    std::vector<value> values_;
+    bool opened_ = false, per_batch_ = false;
+};
+
+class postgres_dialect final : public dialect {
+public:
+    std::string_view migration_dialect() const override { return "postgres"; }
+    capabilities caps() const override { return {.transactional_ddl = true}; }
+
+    std::unique_ptr<connection> open(const dsn& source) override { return pg::open(source); }
+
+    std::span<const embedded_file> keto_migrations() const override { return keto_migration_files(); }
+
+    std::vector<std::string> history_table_ddl(std::string_view table) const override {
+        const auto t = std::string(table);
+        return {
+            "CREATE TABLE " + quote(t) + " (version VARCHAR(48) NOT NULL, version_self INT NOT NULL DEFAULT 0)",
+            "CREATE UNIQUE INDEX " + quote(t + "_version_idx") + " ON " + quote(t) + " (version)",
+            "CREATE INDEX " + quote(t + "_version_self_idx") + " ON " + quote(t) + " (version_self)",
+        };
+    }
+
+    std::string quote_identifier(std::string_view name) const override { return quote(name); }
+
+    // PostgreSQL resolves the index through the search path, like the table it belongs to.
+    std::string drop_index_sql(std::string_view index, std::string_view) const override {
+        return "DROP INDEX IF EXISTS " + quote(index);
+    }
+
+    std::unique_ptr<migration_lock> acquire_migration_lock(connection&, const dsn& source,
+                                                           std::chrono::seconds timeout) override {
+        return std::make_unique<advisory_lock>(source, timeout);
+    }
+
+    // The schema unqualified names resolve to, and nothing else: a legacy table in another
+    // schema is not this Keto's.
+    std::vector<std::string> list_tables(connection& conn) override {
+        std::vector<std::string> names;
+        auto r = conn.query(
+            "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = current_schema() ORDER BY tablename");
+        while (r->next()) names.emplace_back(r->text(0));
+        return names;
+    }
+
+    std::unique_ptr<legacy_reader> open_legacy_reader(connection&, const dsn& source,
+                                                      std::string_view table) override {
+        return std::make_unique<copy_reader>(source, table);
+    }
+
+    // CREATE on the schema (migrations, Ferry's tables), INSERT/UPDATE/DELETE on the tables
+    // there, and ownership of each table (DROP and ALTER need the owner in PostgreSQL).
+    std::vector<std::string> missing_write_privileges(connection& conn) override {
+        auto r = conn.query(R"(
+            SELECT 'CREATE on schema ' || coalesce(current_schema(), '(none in search_path)'), NULL
+             WHERE current_schema() IS NULL OR NOT has_schema_privilege(current_schema(), 'CREATE')
+            UNION ALL
+            SELECT p, tablename
+              FROM pg_catalog.pg_tables, unnest(ARRAY['INSERT', 'UPDATE', 'DELETE']) AS p
+             WHERE schemaname = current_schema()
+               AND NOT has_table_privilege(format('%I.%I', schemaname, tablename), p)
+            UNION ALL
+            SELECT 'ownership (to drop or alter)', tablename
+              FROM pg_catalog.pg_tables
+             WHERE schemaname = current_schema() AND NOT pg_has_role(tableowner, 'USAGE')
+            ORDER BY 1, 2)");
+        // Grouped per privilege, naming a few tables: a read-only user lacks them on all.
+        std::vector<std::string> missing;
+        std::string privilege, tables;
+        std::size_t count = 0;
+        auto flush = [&] {
+            if (privilege.empty()) return;
+            if (count > 3) tables += " and " + std::to_string(count - 3) + " more tables";
+            missing.push_back(count ? privilege + " on " + tables : privilege);
+        };
+        while (r->next()) {
+            std::string p(r->text(0));
+            if (p != privilege) {
+                flush();
+                privilege = p;
+                tables.clear();
+                count = 0;
+            }
+            if (r->is_null(1)) continue;
+            if (++count <= 3) tables += (tables.empty() ? "" : ", ") + std::string(r->text(1));
+        }
+        flush();
+        return missing;
+    }
+
+    std::unique_ptr<tuple_writer> open_tuple_writer(connection& conn) override {
+        return std::make_unique<copy_writer>(static_cast<pg::pg_connection&>(conn));
+    }
+};
+
+}  // namespace
+}  // namespace ferry::dialects::postgres
+
+FERRY_DEFINE_PLUGIN("postgres", "1.0.0", ferry::dialects::postgres::postgres_dialect, "postgres", "postgresql")
