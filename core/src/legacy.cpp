@@ -374,8 +374,13 @@ void migrator::drop(const legacy_table& table) {
     // intermediate state one that a re-run finishes.
     transaction tx(conn);
     if (exists(table.table)) {
-        conn.execute(dia.drop_index_sql(table.user_set_index, table.table));
-        conn.execute(dia.drop_index_sql(table.object_index, table.table));
+        // DROP TABLE removes the indexes too. Dropping them first only matters where all of
+        // this commits at once; elsewhere a run interrupted between the statements would
+        // leave a re-run facing an index that is already gone.
+        if (dia.caps().transactional_ddl) {
+            conn.execute(dia.drop_index_sql(table.user_set_index, table.table));
+            conn.execute(dia.drop_index_sql(table.object_index, table.table));
+        }
         conn.execute("DROP TABLE " + dia.quote_identifier(table.table));
     }
     if (exists(table.migrations_table)) conn.execute("DROP TABLE " + dia.quote_identifier(table.migrations_table));

@@ -256,6 +256,9 @@ void migrator::run_up(const migration& m) {
     }
     if (record_checksums_) {
         transaction tx(conn_);
+        // A meta row can outlive its history row when someone deleted the latter by hand.
+        std::array<value, 2> key{std::string_view(table_), std::string_view(m.version)};
+        conn_.execute("DELETE FROM ferry_migration_meta WHERE history_table = ? AND version = ?", key);
         std::array<value, 3> row{std::string_view(table_), std::string_view(m.version), std::string_view(m.checksum)};
         conn_.execute("INSERT INTO ferry_migration_meta (history_table, version, checksum, state, applied_at, "
                       "duration_ms) VALUES (?, ?, ?, 'started', CURRENT_TIMESTAMP, 0)",

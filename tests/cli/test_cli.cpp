@@ -67,7 +67,7 @@ TEST_CASE("ferry version prints one line and exits 0") {
     CHECK(r.exit_code == 0);
     REQUIRE(lines_of(r.out).size() == 1);
     CHECK(r.out.rfind("ferry ", 0) == 0);
-    CHECK(contains(r.out, "plugin ABI 1"));
+    CHECK(contains(r.out, "plugin ABI 2"));
     CHECK(r.err.empty());
 }
 

@@ -30,6 +30,8 @@ inline std::string_view text_of(const value& v) {
 }
 
 // A forward-only, streaming result. Column accessors are valid until the next call to next().
+// Drivers may stream from the server: read it to the end or destroy it before running the
+// next statement on the same connection.
 class rows {
 public:
     virtual ~rows() = default;
