@@ -5,10 +5,10 @@
 namespace ferry::sdk {
 namespace {
 
-class query_reader final : public legacy_reader {
+class rows_reader final : public legacy_reader {
 public:
-    query_reader(connection& conn, std::unique_ptr<connection> owned, std::string sql)
-        : owned_(std::move(owned)), rows_(conn.query(sql)) {}
+    rows_reader(std::unique_ptr<rows> source, std::unique_ptr<connection> session)
+        : session_(std::move(session)), rows_(std::move(source)) {}
 
     std::size_t read(std::vector<legacy_row>& batch, std::size_t max_rows) override {
         if (batch.size() < max_rows) batch.resize(max_rows);
@@ -43,7 +43,7 @@ private:
             field.emplace(text);
     }
 
-    std::unique_ptr<connection> owned_;  // declared first: destroyed after the result set
+    std::unique_ptr<connection> session_;  // declared first: destroyed after the result set
     std::unique_ptr<rows> rows_;
     bool done_ = false;
 };
@@ -122,13 +122,17 @@ void append_tuple_params(const relation_tuple& t, std::vector<value>& out) {
     out.emplace_back(t.commit_time);
 }
 
+std::unique_ptr<legacy_reader> make_rows_reader(std::unique_ptr<rows> source, std::unique_ptr<connection> session) {
+    return std::make_unique<rows_reader>(std::move(source), std::move(session));
+}
+
 std::unique_ptr<legacy_reader> make_query_reader(connection& conn, std::string select_sql) {
-    return std::make_unique<query_reader>(conn, nullptr, std::move(select_sql));
+    return make_rows_reader(conn.query(select_sql));
 }
 
 std::unique_ptr<legacy_reader> make_query_reader(std::unique_ptr<connection> conn, std::string select_sql) {
-    auto& ref = *conn;
-    return std::make_unique<query_reader>(ref, std::move(conn), std::move(select_sql));
+    auto source = conn->query(select_sql);
+    return make_rows_reader(std::move(source), std::move(conn));
 }
 
 std::unique_ptr<tuple_writer> make_batched_insert_writer(connection& conn, std::size_t rows_per_statement,

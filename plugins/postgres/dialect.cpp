@@ -152,49 +152,16 @@ private:
 // ONLY transaction: one consistent snapshot for the whole namespace, taking only the ACCESS
 // SHARE lock that blocks no reader or writer of the table, while the writer's session is busy
 // with its own COPY. Memory stays flat: one line at a time, into reused buffers.
-class copy_reader final : public legacy_reader {
-public:
-    copy_reader(const dsn& source, std::string_view table)
-        : session_(open_extra_session(source, "to read " + std::string(table))) {
-        session_->begin();
-        // DateStyle is pinned for this transaction only, so commit_time reaches the writer as
-        // ISO text whatever the server's default; the transaction settings must come first.
-        session_->execute_script(
-            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET LOCAL datestyle TO 'ISO, MDY'");
-        rows_ = session_->copy_out(quote(table) + " (" + std::string(sdk::legacy_columns) + ")");
-    }
-
-    std::size_t read(std::vector<legacy_row>& batch, std::size_t max_rows) override {
-        if (batch.size() < max_rows) batch.resize(max_rows);
-        std::size_t n = 0;
-        while (n < max_rows && rows_->next()) {
-            auto& row = batch[n++];
-            assign(row.shard_id, 0);
-            assign(row.object, 1);
-            assign(row.relation, 2);
-            assign(row.subject, 3);
-            assign(row.commit_time, 4);
-        }
-        return n;
-    }
-
-private:
-    // Assigning into an engaged optional reuses its buffer: no allocation per row once warm.
-    void assign(std::optional<std::string>& field, int column) {
-        if (rows_->is_null(column)) {
-            field.reset();
-            return;
-        }
-        const auto text = rows_->text(column);
-        if (field)
-            field->assign(text);
-        else
-            field.emplace(text);
-    }
-
-    std::unique_ptr<pg::pg_connection> session_;  // declared first: outlives the COPY
-    std::unique_ptr<rows> rows_;
-};
+std::unique_ptr<legacy_reader> open_copy_reader(const dsn& source, std::string_view table) {
+    auto session = open_extra_session(source, "to read " + std::string(table));
+    session->begin();
+    // DateStyle is pinned for this transaction only, so commit_time reaches the writer as ISO
+    // text whatever the server's default; the transaction settings must come first.
+    session->execute_script(
+        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET LOCAL datestyle TO 'ISO, MDY'");
+    auto rows = session->copy_out(quote(table) + " (" + std::string(sdk::legacy_columns) + ")");
+    return sdk::make_rows_reader(std::move(rows), std::move(session));
+}
 
 // COPY keto_relation_tuples FROM STDIN in the writer's transaction. A clean namespace is one
 // COPY from the first write to finish(). A skipped row makes the core run an INSERT on this
@@ -266,7 +233,7 @@ public:
 
     std::unique_ptr<legacy_reader> open_legacy_reader(connection&, const dsn& source,
                                                       std::string_view table) override {
-        return std::make_unique<copy_reader>(source, table);
+        return open_copy_reader(source, table);
     }
 
     // CREATE on the schema (migrations, Ferry's tables), INSERT/UPDATE/DELETE on the tables

@@ -26,6 +26,12 @@ std::unique_ptr<legacy_reader> make_query_reader(connection& conn, std::string s
 // Same, taking ownership of a connection of its own (a reader beside the writer's session).
 std::unique_ptr<legacy_reader> make_query_reader(std::unique_ptr<connection> conn, std::string select_sql);
 
+// Reads legacy rows from any streaming result whose columns are legacy_columns, in order (a
+// COPY out, a cursor). `session`, if given, is the connection the rows come from: it is kept
+// open as long as the reader and closed after the rows.
+std::unique_ptr<legacy_reader> make_rows_reader(std::unique_ptr<rows> source,
+                                                std::unique_ptr<connection> session = nullptr);
+
 // Multi-row INSERT INTO keto_relation_tuples, `rows_per_statement` rows per execution, the
 // statement prepared once per namespace. `timestamp_cast` wraps each commit_time marker when
 // the server needs help parsing text, e.g. "CAST(? AS TIMESTAMP)"; empty means a plain marker.
