@@ -293,8 +293,22 @@ int run_namespace(app& a) {
                 r = lm.copy(t.table, t.ns, observer);
             }
             results.push_back(r);
-            if (o.yes || confirm("Do you want to migrate namespace " + t.ns.name +
-                                 " down? This will delete all data in the legacy table.")) {
+            bool drop = o.yes;
+            if (!drop) {
+                try {
+                    drop = confirm("Do you want to migrate namespace " + t.ns.name +
+                                   " down? This will delete all data in the legacy table.");
+                } catch (const end_of_input&) {
+                    // Not main's "nothing was changed": this namespace is copied and committed by
+                    // now, and earlier ones may be dropped (the summary says which).
+                    throw error("no answer on standard input (end of input) at the drop prompt of namespace " +
+                                t.ns.name + "; " +
+                                (o.down_only ? "its legacy table was kept" : "it was copied and its legacy table kept") +
+                                ", later namespaces were not touched. Run the command again (with --yes to answer "
+                                "every prompt) to finish");
+                }
+            }
+            if (drop) {
                 lm.drop(t.table);
                 results.back().dropped = true;
                 std::cout << "Successfully migrated down namespace " << t.ns.name << ".\n";

@@ -372,6 +372,18 @@ void migrator::drop(const legacy_table& table) {
     // On dialects with transactional DDL all of this commits at once; elsewhere each statement
     // commits on its own, and the order (indexes, table, tracking table, record) keeps every
     // intermediate state one that a re-run finishes.
+    // A recorded namespace whose legacy table no longer holds what was copied (restored from
+    // a backup, written by a v0.6 server since) would lose those rows: refuse.
+    if (exists(table.table) && !options_.force) {
+        if (auto rec = record(table.namespace_id)) {
+            const auto now = count_rows(table);
+            if (now != rec->rows_copied + rec->rows_skipped)
+                throw state_error(table.table + " holds " + std::to_string(now) + " rows, but " +
+                                  std::to_string(rec->rows_copied + rec->rows_skipped) +
+                                  " were copied or kept from it; it changed after the copy, so dropping it would "
+                                  "lose rows. Check it, then drop it with --down-only --force");
+        }
+    }
     transaction tx(conn);
     if (exists(table.table)) {
         // DROP TABLE removes the indexes too. Dropping them first only matters where all of

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <stdexcept>
@@ -184,6 +185,55 @@ void db_fixture::drop_all_tables() {
             throw std::runtime_error("cannot empty the test database: " + last_error);
     }
     if (!tables().empty()) throw std::runtime_error("cannot empty the test database");
+}
+
+namespace {
+
+std::string padded_id(std::int64_t id) {
+    char digits[32];
+    std::snprintf(digits, sizeof digits, "%010lld", static_cast<long long>(id));
+    return digits;
+}
+
+}  // namespace
+
+std::string db_fixture::legacy_tuple_table(std::int64_t namespace_id) {
+    return "keto_" + padded_id(namespace_id) + "_relation_tuples";
+}
+
+std::string db_fixture::legacy_history_table(std::int64_t namespace_id) {
+    return "keto_namespace_" + padded_id(namespace_id) + "_migrations";
+}
+
+void db_fixture::create_v06_main() {
+    create_history("schema_migration", {"20201110175414"});
+    exec("CREATE TABLE " + q("keto_namespace") + " (" + q("id") + " INTEGER PRIMARY KEY, " + q("schema_version") +
+         " INTEGER NOT NULL)");
+}
+
+void db_fixture::create_legacy_tuple_table(std::string_view t) {
+    exec("CREATE TABLE " + q(t) + " (" + q("shard_id") + " VARCHAR(64), " + q("object") + " VARCHAR(64), " +
+         q("relation") + " VARCHAR(64), " + q("subject") + " VARCHAR(256), " + q("commit_time") +
+         " TIMESTAMP, PRIMARY KEY (" + q("shard_id") + ", " + q("object") + ", " + q("relation") + ", " +
+         q("subject") + ", " + q("commit_time") + "))");
+}
+
+void db_fixture::create_legacy_namespace(std::int64_t namespace_id) {
+    const auto t = legacy_tuple_table(namespace_id);
+    create_legacy_tuple_table(t);
+    exec("CREATE INDEX " + q(t + "_object_idx") + " ON " + q(t) + " (" + q("object") + ")");
+    exec("CREATE INDEX " + q(t + "_user_set_idx") + " ON " + q(t) + " (" + q("object") + ", " + q("relation") + ")");
+    create_history(legacy_history_table(namespace_id), {"20210128140414"});
+}
+
+process_result db_fixture::seed(const std::vector<std::string>& args) {
+    std::vector<std::string> full{"--dsn", dsn_, "--plugin-dir", FERRY_TEST_PLUGIN_DIR};
+    full.insert(full.end(), args.begin(), args.end());
+    run_options options;
+    options.cwd = dir();
+    options.env = {{"DSN", std::nullopt}, {"FERRY_PLUGIN_PATH", std::nullopt}};
+    options.timeout = std::chrono::seconds(600);
+    return run_process(FERRY_TEST_SEED_BIN, full, options);
 }
 
 }  // namespace ferry::test

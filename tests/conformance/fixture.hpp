@@ -96,6 +96,20 @@ public:
     // Drops every table list_tables() returns (dependency order found by retrying).
     void drop_all_tables();
 
+    // --- Keto v0.6 layout (spec 1), generic types and dialect::quote_identifier only ---
+    // schema_migration holding 20201110175414, and an empty keto_namespace (spec 1.1, 1.3).
+    void create_v06_main();
+    // keto_NNNNNNNNNN_relation_tuples with the DDL of spec 1.2 and its two indexes, plus
+    // keto_namespace_NNNNNNNNNN_migrations holding 20210128140414 (spec 1.3).
+    void create_legacy_namespace(std::int64_t namespace_id);
+    // Only the tuple table of spec 1.2 (no indexes, no history), under any name.
+    void create_legacy_tuple_table(std::string_view table);
+    static std::string legacy_tuple_table(std::int64_t namespace_id);
+    static std::string legacy_history_table(std::int64_t namespace_id);
+
+    // Runs `ferry-seed --dsn <dsn> --plugin-dir <this build's plugins> args...` in dir().
+    process_result seed(const std::vector<std::string>& args);
+
 private:
     temp_dir dir_;
     std::string dsn_;

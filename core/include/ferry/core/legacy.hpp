@@ -107,6 +107,7 @@ public:
     namespace_result dry_run(const legacy_table& table, const namespace_config& ns, copy_observer& observer);
 
     // Drops the legacy table, its two indexes and its migrations table; marks the record dropped.
+    // Refuses (unless force) when a recorded table no longer holds the rows that were copied.
     void drop(const legacy_table& table);
 
     std::uint64_t count_rows(const legacy_table& table);
