@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <thread>
 
 #include <ferry/core/log.hpp>
@@ -137,22 +138,27 @@ namespace {
 // FERRY_TEST_PAUSE_AFTER_ROWS holds the open copy transaction for FERRY_TEST_PAUSE_SECONDS
 // (once), so tests can probe what other sessions see mid-copy.
 struct fault_hooks {
-    std::optional<std::uint64_t> fail_after, kill_after, pause_after;
+    static constexpr std::uint64_t never = std::numeric_limits<std::uint64_t>::max();
+    std::uint64_t fail_after = never, kill_after = never, pause_after = never;
     unsigned pause_seconds = 5;
     mutable bool paused = false;
-    fault_hooks() {
-        if (const char* v = std::getenv("FERRY_TEST_FAIL_AFTER_ROWS")) fail_after = std::strtoull(v, nullptr, 10);
-        if (const char* v = std::getenv("FERRY_TEST_KILL_AFTER_ROWS")) kill_after = std::strtoull(v, nullptr, 10);
-        if (const char* v = std::getenv("FERRY_TEST_PAUSE_AFTER_ROWS")) pause_after = std::strtoull(v, nullptr, 10);
+
+    static std::uint64_t rows_from(const char* variable) {
+        const char* v = std::getenv(variable);
+        return v ? std::strtoull(v, nullptr, 10) : never;
+    }
+    fault_hooks()
+        : fail_after(rows_from("FERRY_TEST_FAIL_AFTER_ROWS")), kill_after(rows_from("FERRY_TEST_KILL_AFTER_ROWS")),
+          pause_after(rows_from("FERRY_TEST_PAUSE_AFTER_ROWS")) {
         if (const char* v = std::getenv("FERRY_TEST_PAUSE_SECONDS")) pause_seconds = std::strtoul(v, nullptr, 10);
     }
     void check(std::uint64_t rows) const {
-        if (pause_after && rows >= *pause_after && !paused) {
+        if (rows >= pause_after && !paused) {
             paused = true;
             std::this_thread::sleep_for(std::chrono::seconds(pause_seconds));
         }
-        if (kill_after && rows >= *kill_after) std::raise(SIGKILL);
-        if (fail_after && rows >= *fail_after)
+        if (rows >= kill_after) std::raise(SIGKILL);
+        if (rows >= fail_after)
             throw error("injected failure after " + std::to_string(rows) + " rows (FERRY_TEST_FAIL_AFTER_ROWS)");
     }
 };
