@@ -10,16 +10,13 @@
 #include <random>
 
 #include "../conformance/fixture.hpp"
+#include "../support/text.hpp"
 
 using namespace ferry::test;
 namespace fs = std::filesystem;
 using strings = std::vector<std::string>;
 
 namespace {
-
-bool contains(std::string_view haystack, std::string_view needle) {
-    return haystack.find(needle) != std::string_view::npos;
-}
 
 const fs::path good_plugin = fs::path(FERRY_TEST_PLUGIN_DIR) / "libferry_dialect_sqlite.so";
 

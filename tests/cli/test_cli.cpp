@@ -10,22 +10,13 @@
 #include <ferry/dsn.hpp>
 
 #include "../conformance/fixture.hpp"
+#include "../support/text.hpp"
 
 using namespace ferry::test;
 namespace fs = std::filesystem;
 using strings = std::vector<std::string>;
 
 namespace {
-
-bool contains(std::string_view haystack, std::string_view needle) {
-    return haystack.find(needle) != std::string_view::npos;
-}
-
-std::size_t occurrences(std::string_view haystack, std::string_view needle) {
-    std::size_t n = 0;
-    for (auto pos = haystack.find(needle); pos != std::string_view::npos; pos = haystack.find(needle, pos + 1)) ++n;
-    return n;
-}
 
 const std::string up_prompt =
     "Are you sure that you want to apply this migration? Make sure to check the CHANGELOG.md for breaking "

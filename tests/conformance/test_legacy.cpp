@@ -28,6 +28,7 @@
 #include <ferry/errors.hpp>
 
 #include "fixture.hpp"
+#include "../support/text.hpp"
 
 using namespace ferry::test;
 namespace fs = std::filesystem;
@@ -39,16 +40,6 @@ using namespace std::string_literals;
 namespace {
 
 // ---- small helpers --------------------------------------------------------------------------
-
-bool contains(std::string_view haystack, std::string_view needle) {
-    return haystack.find(needle) != std::string_view::npos;
-}
-
-std::size_t occurrences(std::string_view haystack, std::string_view needle) {
-    std::size_t n = 0;
-    for (auto pos = haystack.find(needle); pos != std::string_view::npos; pos = haystack.find(needle, pos + 1)) ++n;
-    return n;
-}
 
 std::string repeat(std::string_view s, int n) {
     std::string out;

@@ -16,6 +16,7 @@
 #include <ferry/errors.hpp>
 
 #include "fixture.hpp"
+#include "../support/text.hpp"
 
 using namespace ferry::test;
 namespace fs = std::filesystem;
@@ -25,10 +26,6 @@ namespace {
 
 constexpr const char* legacy_table = "keto_0000000001_relation_tuples";
 constexpr const char* legacy_tracking = "keto_namespace_0000000001_migrations";
-
-bool contains(std::string_view haystack, std::string_view needle) {
-    return haystack.find(needle) != std::string_view::npos;
-}
 
 strings sorted(strings v) {
     std::sort(v.begin(), v.end());

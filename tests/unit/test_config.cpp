@@ -12,6 +12,9 @@
 #include <optional>
 #include <string>
 #include <unistd.h>
+#include "../support/text.hpp"
+
+using ferry::test::contains;
 
 namespace {
 
@@ -86,10 +89,6 @@ std::string load_error(const fs::path& file) {
     }
     FAIL("no config_error for " << file);
     return {};
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-    return haystack.find(needle) != std::string::npos;
 }
 
 std::vector<std::pair<std::int64_t, std::string>> summary(const config& cfg) {

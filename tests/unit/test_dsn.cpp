@@ -5,6 +5,9 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include "../support/text.hpp"
+
+using ferry::test::contains;
 
 namespace {
 
@@ -22,10 +25,6 @@ std::string parse_error(const std::string& text) {
     }
     FAIL("no config_error for a malformed DSN");
     return {};
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-    return haystack.find(needle) != std::string::npos;
 }
 
 using param_list = std::vector<std::pair<std::string, std::string>>;

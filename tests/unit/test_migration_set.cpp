@@ -9,16 +9,15 @@
 
 #include <ferry/core/migrations.hpp>
 #include <ferry/errors.hpp>
+#include "../support/text.hpp"
+
+using ferry::test::contains;
 
 using ferry::core::migration_file;
 using ferry::core::migration_set;
 using files = std::vector<migration_file>;
 
 namespace {
-
-bool contains(std::string_view haystack, std::string_view needle) {
-    return haystack.find(needle) != std::string_view::npos;
-}
 
 // The message of the migration_error `f` throws; fails the test when it throws nothing.
 template <typename F>
