@@ -6,8 +6,12 @@
 // fresh database file per test case in its own temp dir; a server dialect reuses the database
 // named by FERRY_TEST_<DIALECT>_DSN and starts every test case by dropping every table
 // dialect::list_tables() reports.
+//
+// The installed kit (ferry-conformance) runs the same cases against any plugin: see
+// configure_kit(). Its DSN template (--dsn / FERRY_CONFORMANCE_DSN) replaces the dialect choice.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -22,14 +26,69 @@
 namespace ferry::test {
 
 struct target {
-    std::string dialect;     // sqlite | postgres | mysql
+    std::string dialect;     // sqlite | postgres | mysql; with dsn_template, the serving plugin's name
     std::string server_dsn;  // from FERRY_TEST_<X>_DSN; empty for sqlite
+    // --dsn / FERRY_CONFORMANCE_DSN, for any plugin (a third party's): "{dir}" becomes each test
+    // case's scratch directory, so a file database is fresh per case; without "{dir}" every
+    // table of the database is dropped before each case, as for servers.
+    std::string dsn_template;
+    // False when testing a plugin through a DSN template: a case that checks what only a
+    // shipped dialect does (by its name) must skip itself then.
+    bool shipped() const { return dsn_template.empty(); }
 };
+
+// What the cases run: this build's ferry-seed and plugin directory (and ferry_binary()) by
+// default, or the ones next to the running binary when it is installed.
+struct kit_paths {
+    std::string seed;
+    std::string plugin_dir;
+};
+kit_paths& kit();
+
+// Takes the kit's own options out of argv (the rest is doctest's), else their variables:
+//   --plugin-dir DIR      FERRY_CONFORMANCE_PLUGIN_DIR  plugins to load (only these, in process)
+//   --ferry PATH          FERRY_CONFORMANCE_FERRY       the ferry binary under test
+//   --ferry-seed PATH     FERRY_CONFORMANCE_SEED        the ferry-seed binary
+//   --dsn TEMPLATE        FERRY_CONFORMANCE_DSN         see target::dsn_template (the variable
+//                                                       counts only when FERRY_CONFORMANCE_DIALECT
+//                                                       is unset; the flag always)
+// Returns the exit code main() must return now (bad usage), else nullopt.
+std::optional<int> configure_kit(int& argc, char** argv);
 
 // Set once by main() before any test runs.
 target& current_target();
 
-// Plugins of this build (FERRY_TEST_PLUGIN_DIR), loaded once.
+// Whether this run tests SQLite, from FERRY_CONFORMANCE_DIALECT alone: usable in doctest
+// decorators (doctest::skip), which are evaluated before main() selects the target.
+bool conformance_on_sqlite();
+// Whether this run tests a plugin through a DSN template (ferry-conformance --dsn, or
+// FERRY_CONFORMANCE_DSN without FERRY_CONFORMANCE_DIALECT); usable in decorators too. Then no
+// shipped dialect is under test, and conformance_on_sqlite() is false.
+bool testing_a_plugin_by_dsn();
+
+// What the catalog says about a table (db_fixture::describe_table). Types are the catalog's own
+// spelling, lowercased, with the character length appended where the catalog keeps it apart
+// (information_schema: "character varying(64)", "char(36)"; SQLite: the declared type).
+struct column_shape {
+    std::string name;
+    std::string type;
+    bool nullable = true;
+};
+struct index_shape {
+    std::string name;
+    std::vector<std::string> columns;  // in index order
+    bool unique = false;
+    // The partial-index predicate, lowercased, without parentheses, whitespace collapsed;
+    // empty when the index is not partial.
+    std::string where;
+};
+struct table_shape {
+    std::vector<column_shape> columns;     // in table order
+    std::vector<std::string> primary_key;  // in key order
+    std::vector<index_shape> indexes;      // by name; the primary key's own index excluded
+};
+
+// The plugins of kit().plugin_dir (this build's by default), loaded once.
 const core::plugin_registry& registry();
 
 // Reads FERRY_CONFORMANCE_DIALECT and the server DSN variable, checks that a plugin serves the
@@ -82,6 +141,38 @@ public:
     // Runs `ferry --dsn <dsn> args...` in dir().
     process_result cli(const std::vector<std::string>& args, std::string stdin_text = {},
                          env_overrides env = {});
+
+    // Runs `ferry --dsn <other_dsn> args...` in dir(): another user, a wrong password, ...
+    process_result cli_as(const std::string& other_dsn, const std::vector<std::string>& args,
+                          std::string stdin_text = {}, env_overrides env = {});
+    // Starts `ferry --dsn <dsn> args...` in dir() in the background.
+    background_process cli_background(const std::vector<std::string>& args, env_overrides env = {},
+                                      std::chrono::seconds timeout = std::chrono::seconds(120));
+
+    // --- the few things that differ per dialect, in one place (shipped dialects only: a case
+    // using them skips itself for a plugin tested by DSN) ---
+    // The catalog's view of `table` in the current schema/database (SQLite: pragma table_info,
+    // index_list, index_info; PostgreSQL and MySQL: information_schema.columns and
+    // key_column_usage, indexes from pg_index / information_schema.statistics).
+    table_shape describe_table(std::string_view table);
+    // A DSN on this database for a user that may read everything and write nothing:
+    // FERRY_TEST_<X>_READONLY_DSN for a server (nullopt when unset), the database file opened
+    // with mode=ro for SQLite.
+    std::optional<std::string> read_only_dsn() const;
+    // This DSN with another password (servers only).
+    std::string dsn_with_password(std::string_view password) const;
+    // This DSN pointing at host:port, with the dialect's connect timeout set to `seconds`
+    // (servers only).
+    std::string dsn_with_address(std::string_view host, unsigned port, int seconds) const;
+    // Makes statements on `c` give up waiting for locks after `seconds` (and, where the server
+    // has it, stop running after `seconds`) instead of waiting indefinitely. Does nothing for a
+    // plugin tested by DSN.
+    void limit_waits(connection& c, int seconds);
+    // Ends, from a session of its own, every other server session of this test's database user
+    // on this database, except the fixture's own and `keep`: Ferry's sessions, killed by the
+    // server. PostgreSQL: pg_terminate_backend of application_name 'ferry'; MySQL: KILL of the
+    // user's connections. Returns how many were ended. Servers only.
+    int kill_other_sessions(const std::vector<connection*>& keep = {});
 
     // --- database inspection, generic over dialects ---
     std::vector<std::string> tables();

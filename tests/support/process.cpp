@@ -8,10 +8,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
 
 extern char** environ;
 
@@ -66,8 +69,15 @@ void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NON
 
 }  // namespace
 
-process_result run_process(const std::string& program, const std::vector<std::string>& args,
-                           const run_options& options) {
+namespace {
+
+// A started child: its pid and our ends of its three pipes.
+struct child {
+    pid_t pid = -1;
+    pipe_pair in, out, err;
+};
+
+void spawn(const std::string& program, const std::vector<std::string>& args, const run_options& options, child& c) {
     // A child that exits without reading its stdin must not kill the test with SIGPIPE.
     static const bool sigpipe_ignored = [] {
         ::signal(SIGPIPE, SIG_IGN);
@@ -86,37 +96,40 @@ process_result run_process(const std::string& program, const std::vector<std::st
     envp.push_back(nullptr);
     const std::string cwd = options.cwd ? options.cwd->string() : std::string();
 
-    pipe_pair in, out, err;
-    const pid_t pid = ::fork();
-    if (pid < 0) fail_errno("fork");
-    if (pid == 0) {
+    c.pid = ::fork();
+    if (c.pid < 0) fail_errno("fork");
+    if (c.pid == 0) {
         // Child: only async-signal-safe calls from here to exec.
-        if (::dup2(in.fd[0], 0) < 0 || ::dup2(out.fd[1], 1) < 0 || ::dup2(err.fd[1], 2) < 0) ::_exit(126);
+        if (::dup2(c.in.fd[0], 0) < 0 || ::dup2(c.out.fd[1], 1) < 0 || ::dup2(c.err.fd[1], 2) < 0) ::_exit(126);
         if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
         ::execve(program.c_str(), argv.data(), envp.data());
         ::_exit(127);
     }
-    in.close_read();
-    out.close_write();
-    err.close_write();
-    set_nonblocking(in.fd[1]);
-    set_nonblocking(out.fd[0]);
-    set_nonblocking(err.fd[0]);
+    c.in.close_read();
+    c.out.close_write();
+    c.err.close_write();
+    set_nonblocking(c.in.fd[1]);
+    set_nonblocking(c.out.fd[0]);
+    set_nonblocking(c.err.fd[0]);
+}
 
-    process_result result;
+// Feeds stdin, collects stdout and stderr until both are closed (or the deadline kills the
+// child), then reaps it. `sink(is_err, bytes, n)` receives the output as it arrives.
+template <typename Sink>
+void pump(child& c, const std::string& stdin_text, std::chrono::steady_clock::time_point deadline,
+          process_result& result, Sink&& sink) {
     std::size_t written = 0;
-    if (options.stdin_text.empty()) in.close_write();
-    const auto deadline = std::chrono::steady_clock::now() + options.timeout;
+    if (stdin_text.empty()) c.in.close_write();
     char buf[65536];
-    while (out.fd[0] >= 0 || err.fd[0] >= 0) {
+    while (c.out.fd[0] >= 0 || c.err.fd[0] >= 0) {
         std::vector<pollfd> fds;
-        if (in.fd[1] >= 0) fds.push_back({in.fd[1], POLLOUT, 0});
-        if (out.fd[0] >= 0) fds.push_back({out.fd[0], POLLIN, 0});
-        if (err.fd[0] >= 0) fds.push_back({err.fd[0], POLLIN, 0});
+        if (c.in.fd[1] >= 0) fds.push_back({c.in.fd[1], POLLOUT, 0});
+        if (c.out.fd[0] >= 0) fds.push_back({c.out.fd[0], POLLIN, 0});
+        if (c.err.fd[0] >= 0) fds.push_back({c.err.fd[0], POLLIN, 0});
         const auto left =
             std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
-            ::kill(pid, SIGKILL);
+            ::kill(c.pid, SIGKILL);
             result.timed_out = true;
             break;
         }
@@ -124,44 +137,157 @@ process_result run_process(const std::string& program, const std::vector<std::st
         if (n < 0 && errno != EINTR) fail_errno("poll");
         for (const auto& p : fds) {
             if (p.revents == 0) continue;
-            if (p.fd == in.fd[1]) {
-                ssize_t w = ::write(p.fd, options.stdin_text.data() + written, options.stdin_text.size() - written);
+            if (p.fd == c.in.fd[1]) {
+                ssize_t w = ::write(p.fd, stdin_text.data() + written, stdin_text.size() - written);
                 if (w > 0) written += static_cast<std::size_t>(w);
-                if (w < 0 && errno != EAGAIN && errno != EINTR) in.close_write();  // EPIPE: child closed stdin
-                if (written == options.stdin_text.size()) in.close_write();
+                if (w < 0 && errno != EAGAIN && errno != EINTR) c.in.close_write();  // EPIPE: child closed stdin
+                if (written == stdin_text.size()) c.in.close_write();
                 continue;
             }
             ssize_t r = ::read(p.fd, buf, sizeof buf);
             if (r > 0) {
-                (p.fd == out.fd[0] ? result.out : result.err).append(buf, static_cast<std::size_t>(r));
+                sink(p.fd == c.err.fd[0], buf, static_cast<std::size_t>(r));
             } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-                if (p.fd == out.fd[0])
-                    out.close_read();
+                if (p.fd == c.out.fd[0])
+                    c.out.close_read();
                 else
-                    err.close_read();
+                    c.err.close_read();
             }
         }
     }
-    in.close_write();
+    c.in.close_write();
+    c.out.close_read();
+    c.err.close_read();
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0)
+    while (::waitpid(c.pid, &status, 0) < 0)
         if (errno != EINTR) fail_errno("waitpid");
     if (WIFEXITED(status))
         result.exit_code = WEXITSTATUS(status);
     else if (WIFSIGNALED(status))
         result.exit_code = 128 + WTERMSIG(status);
-    return result;
 }
 
-process_result run_ferry(const std::vector<std::string>& args, run_options options) {
+env_overrides ferry_environment(const env_overrides& caller) {
     env_overrides env{{"DSN", std::nullopt},
                       {"NAMESPACES", std::nullopt},
                       {"LOG_LEVEL", std::nullopt},
                       {"FERRY_PLUGIN_PATH", std::nullopt}};
     // The caller's settings come last and win.
-    env.insert(env.end(), options.env.begin(), options.env.end());
-    options.env = std::move(env);
-    return run_process(FERRY_TEST_FERRY_BIN, args, options);
+    env.insert(env.end(), caller.begin(), caller.end());
+    return env;
+}
+
+}  // namespace
+
+process_result run_process(const std::string& program, const std::vector<std::string>& args,
+                           const run_options& options) {
+    child c;
+    spawn(program, args, options, c);
+    process_result result;
+    pump(c, options.stdin_text, std::chrono::steady_clock::now() + options.timeout, result,
+         [&](bool is_err, const char* data, std::size_t n) { (is_err ? result.err : result.out).append(data, n); });
+    return result;
+}
+
+// ---- background_process ---------------------------------------------------------------------
+
+struct background_process::state {
+    child c;
+    std::string stdin_text;
+    std::chrono::steady_clock::time_point deadline;
+    mutable std::mutex mutex;
+    std::condition_variable changed;
+    process_result result;  // out/err grow under the mutex; the rest is set once done
+    bool done = false;
+    std::string failure;  // what went wrong in the pump thread, if anything
+    std::thread thread;
+};
+
+background_process::background_process(const std::string& program, const std::vector<std::string>& args,
+                                       const run_options& options)
+    : s_(std::make_unique<state>()) {
+    s_->stdin_text = options.stdin_text;
+    s_->deadline = std::chrono::steady_clock::now() + options.timeout;
+    spawn(program, args, options, s_->c);
+    s_->thread = std::thread([st = s_.get()] {
+        process_result r;
+        try {
+            pump(st->c, st->stdin_text, st->deadline, r, [st](bool is_err, const char* data, std::size_t n) {
+                std::lock_guard<std::mutex> lock(st->mutex);
+                (is_err ? st->result.err : st->result.out).append(data, n);
+                st->changed.notify_all();
+            });
+        } catch (const std::exception& e) {
+            std::lock_guard<std::mutex> lock(st->mutex);
+            st->failure = e.what();
+        }
+        std::lock_guard<std::mutex> lock(st->mutex);
+        st->result.exit_code = r.exit_code;
+        st->result.timed_out = r.timed_out;
+        st->done = true;
+        st->changed.notify_all();
+    });
+}
+
+background_process::~background_process() {
+    if (!s_) return;
+    {
+        std::lock_guard<std::mutex> lock(s_->mutex);
+        if (!s_->done) ::kill(s_->c.pid, SIGKILL);  // reaped by the pump thread
+    }
+    if (s_->thread.joinable()) s_->thread.join();
+}
+
+int background_process::pid() const { return s_->c.pid; }
+
+bool background_process::running() const {
+    std::lock_guard<std::mutex> lock(s_->mutex);
+    return !s_->done;
+}
+
+std::string background_process::out_so_far() const {
+    std::lock_guard<std::mutex> lock(s_->mutex);
+    return s_->result.out;
+}
+
+std::string background_process::err_so_far() const {
+    std::lock_guard<std::mutex> lock(s_->mutex);
+    return s_->result.err;
+}
+
+bool background_process::wait_for_output(std::string_view text, std::chrono::milliseconds limit) {
+    std::unique_lock<std::mutex> lock(s_->mutex);
+    auto seen = [&] {
+        return s_->result.out.find(text) != std::string::npos || s_->result.err.find(text) != std::string::npos;
+    };
+    s_->changed.wait_for(lock, limit, [&] { return seen() || s_->done; });
+    return seen();
+}
+
+process_result background_process::wait() {
+    if (s_->thread.joinable()) s_->thread.join();
+    if (!s_->failure.empty()) throw std::runtime_error("collecting a background process: " + s_->failure);
+    return s_->result;
+}
+
+background_process start_process(const std::string& program, const std::vector<std::string>& args,
+                                 const run_options& options) {
+    return background_process(program, args, options);
+}
+
+background_process start_ferry(const std::vector<std::string>& args, run_options options) {
+    options.env = ferry_environment(options.env);
+    return background_process(ferry_binary(), args, options);
+}
+
+std::string& ferry_binary() {
+    static std::string path = FERRY_TEST_FERRY_BIN;
+    return path;
+}
+
+process_result run_ferry(const std::vector<std::string>& args, run_options options) {
+    options.env = ferry_environment(options.env);
+    return run_process(ferry_binary(), args, options);
 }
 
 std::vector<std::string> lines_of(std::string_view text) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,6 +38,42 @@ process_result run_process(const std::string& program, const std::vector<std::st
 // FERRY_PLUGIN_PATH are removed from the child's environment unless `options.env` sets them,
 // so the developer's shell cannot change what a test sees.
 process_result run_ferry(const std::vector<std::string>& args, run_options options = {});
+
+// The ferry binary run_ferry() and start_ferry() run: this build's (FERRY_TEST_FERRY_BIN) unless
+// replaced before the first test (the installed conformance kit takes it from --ferry).
+std::string& ferry_binary();
+
+// A program running in the background (fork + execve, like run_process). Its stdout and stderr
+// are collected by a thread of its own as they come, so the child never blocks on a full pipe;
+// options.timeout still bounds its life (it is killed with SIGKILL then). Destroying the object
+// kills a child that is still running and reaps it.
+class background_process {
+public:
+    background_process(const std::string& program, const std::vector<std::string>& args,
+                       const run_options& options = {});
+    background_process(background_process&&) noexcept = default;
+    background_process& operator=(background_process&&) noexcept = default;
+    ~background_process();
+
+    int pid() const;
+    bool running() const;
+    std::string out_so_far() const;
+    std::string err_so_far() const;
+    // Waits until `text` appears on stdout or stderr (true), or the child exits or `limit`
+    // passes first (false).
+    bool wait_for_output(std::string_view text, std::chrono::milliseconds limit);
+    // Waits for the child to exit and returns the whole run. Call once.
+    process_result wait();
+
+private:
+    struct state;
+    std::unique_ptr<state> s_;
+};
+
+background_process start_process(const std::string& program, const std::vector<std::string>& args,
+                                 const run_options& options = {});
+// run_ferry in the background: the same environment cleaning.
+background_process start_ferry(const std::vector<std::string>& args, run_options options = {});
 
 // The non-empty lines of `text`.
 std::vector<std::string> lines_of(std::string_view text);
