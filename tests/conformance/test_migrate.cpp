@@ -490,6 +490,50 @@ TEST_CASE_FIXTURE(db_fixture, "checksums: an applied file that changed is report
     CHECK(has_table("conf_c2"));
 }
 
+TEST_CASE_FIXTURE(db_fixture, "a failing migration: rolled back with its DDL, or left 'started' and explained next run") {
+    const std::string v1 = "20990401000000000001", v2 = "20990401000000000002";
+    // v2's second statement fails (conf_f1 exists): its first statement ran already.
+    const auto dir = write_migrations(
+        *this, "failing",
+        {{v1 + "_f1.up.sql", "CREATE TABLE conf_f1 (id INTEGER);\n"},
+         {v1 + "_f1.down.sql", "DROP TABLE conf_f1;\n"},
+         {v2 + "_f2.up.sql", "CREATE TABLE conf_f2 (id INTEGER);\nCREATE TABLE conf_f1 (id INTEGER);\n"},
+         {v2 + "_f2.down.sql", "DROP TABLE conf_f2;\n"}});
+    auto failed = up_yes(*this, {"--migrations", dir.string()});
+    INFO(describe(failed));
+    CHECK(failed.exit_code == 1);
+    CHECK(contains(failed.err, v2));
+    CHECK(history() == strings{v1});
+
+    auto again = up_yes(*this, {"--migrations", dir.string()});
+    INFO(describe(again));
+    CHECK(again.exit_code == 1);
+    CHECK(history() == strings{v1});
+    if (dialect().caps().transactional_ddl) {
+        // The failed migration rolled back whole; the next run simply tries it again.
+        CHECK_FALSE(has_table("conf_f2"));
+        CHECK_FALSE(contains(again.err, "interrupted"));
+        return;
+    }
+    // DDL committed statement by statement: conf_f2 exists, and the next run refuses to guess.
+    CHECK(has_table("conf_f2"));
+    CHECK(contains(failed.err, "migrate resolve " + v2));
+    CHECK(contains(again.err, "was interrupted"));
+    CHECK(contains(again.err, "migrate resolve " + v2));
+
+    // The operator undoes the half-applied DDL and says so; then a fixed file applies.
+    exec("DROP TABLE " + q("conf_f2"));
+    auto resolved = cli({"migrate", "resolve", v2, "--pending", "--migrations", dir.string()});
+    INFO(describe(resolved));
+    CHECK(resolved.exit_code == 0);
+    write_file(dir / (v2 + "_f2.up.sql"), "CREATE TABLE conf_f2 (id INTEGER);\n");
+    auto fixed = up_yes(*this, {"--migrations", dir.string()});
+    INFO(describe(fixed));
+    CHECK(fixed.exit_code == 0);
+    CHECK(history() == strings{v1, v2});
+    CHECK(has_table("conf_f2"));
+}
+
 TEST_CASE_FIXTURE(db_fixture, "a malformed migration file name fails naming the file, before anything is written") {
     const std::string v1 = "20990401000000000001";
     std::string bad;
