@@ -67,6 +67,10 @@ int migrate_status(app& a) {
     auto set = a.keto_migrations(*db.dialect);
     core::migrator m(*db.conn, *db.dialect, set);
     print_status(m.status(), a.opts().format);
+    for (const auto& v : m.unknown_versions())
+        core::log().warn("schema_migration holds a version this migration set does not know; up and down will "
+                         "refuse to run",
+                         {{"version", v}});
     return exit_ok;
 }
 

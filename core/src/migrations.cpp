@@ -218,6 +218,32 @@ void migrator::check_interrupted() {
     }
 }
 
+std::vector<std::string> migrator::unknown_versions() {
+    std::set<std::string> known;
+    for (const auto& m : set_.migrations()) {
+        known.insert(m.version);
+        if (m.version.size() > 14) known.insert(m.version.substr(0, 14));  // popx's legacy rows
+    }
+    std::vector<std::string> unknown;
+    if (!history_exists()) return unknown;
+    for (auto& v : applied_versions())
+        if (!known.count(v)) unknown.push_back(std::move(v));
+    std::sort(unknown.begin(), unknown.end());
+    return unknown;
+}
+
+// A version the set does not know was applied by something else (a newer Keto, another
+// tool): running this set's up or down against it would guess. Refuse instead.
+void migrator::check_unknown_versions() {
+    const auto unknown = unknown_versions();
+    if (unknown.empty()) return;
+    std::string list;
+    for (const auto& v : unknown) list += (list.empty() ? "" : ", ") + v;
+    throw migration_error(table_ + " holds versions this migration set does not know (" + list +
+                          "); the database was migrated by a newer Keto or another tool. Use the migration set "
+                          "that wrote them (--migrations DIR), or remove those rows if you are sure they are stale");
+}
+
 void migrator::record_version(const migration& m, std::chrono::milliseconds took) {
     std::array<value, 1> v{std::string_view(m.version)};
     conn_.execute("INSERT INTO " + quoted_ + " (version, version_self) VALUES (?, 0)", v);
@@ -281,6 +307,7 @@ void migrator::run_up(const migration& m) {
 std::size_t migrator::up(const migration_listener& listener) {
     ensure_history_table();
     check_interrupted();
+    check_unknown_versions();
     std::set<std::string> applied;
     for (auto& v : applied_versions()) applied.insert(std::move(v));
     // Every applied file is checked before anything runs: an edited migration stops the run whole.
@@ -312,6 +339,7 @@ std::size_t migrator::up(const migration_listener& listener) {
 std::size_t migrator::down(int steps, const migration_listener& listener) {
     ensure_history_table();
     check_interrupted();
+    check_unknown_versions();
     const auto count = static_cast<std::size_t>(query_integer(conn_, "SELECT COUNT(*) FROM " + quoted_));
     std::vector<const migration*> list;
     for (auto it = set_.migrations().rbegin(); it != set_.migrations().rend(); ++it) list.push_back(&*it);

@@ -84,6 +84,8 @@ public:
     // Settles a migration left "started" by an interrupted run on a dialect without
     // transactional DDL, after a human checked the schema: record it applied, or forget it.
     void resolve(const std::string& version, bool applied);
+    // Versions in the history table that this set does not know (not even as a 14-digit prefix).
+    std::vector<std::string> unknown_versions();
 
 private:
     bool history_exists();
@@ -91,6 +93,7 @@ private:
     std::vector<std::string> applied_versions();
     std::optional<std::vector<std::pair<std::string, std::string>>> recorded_checksums();
     void check_interrupted();
+    void check_unknown_versions();
     void record_version(const migration& m, std::chrono::milliseconds took);
     void run_up(const migration& m);
 
