@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iostream>
 
+#include <ferry/core/log.hpp>
 #include <ferry/errors.hpp>
 #include <ferry/plugin.hpp>
 
@@ -14,7 +15,14 @@ const core::config& app::config() {
 }
 
 const core::plugin_registry& app::plugins() {
-    if (!plugins_) plugins_ = core::plugin_registry::load(core::plugin_search_path(opts_.plugin_dirs));
+    if (!plugins_) {
+        plugins_ = core::plugin_registry::load(core::plugin_search_path(opts_.plugin_dirs));
+        // Anyone who can write there could run code as this user: say so on every command,
+        // not only in `ferry plugins list`.
+        for (const auto& r : plugins_->refused())
+            if (r.reason.find("world-writable") != std::string::npos)
+                core::log().warn("refused an unsafe plugin location", {{"path", r.file.string()}, {"reason", r.reason}});
+    }
     return *plugins_;
 }
 

@@ -84,6 +84,7 @@ int migrate_up(app& a) {
     std::cout << "Current status:\n";
     print_status(before, a.opts().format);
     refuse_changed(before);
+    m.check_unknown_versions();  // also when nothing is pending: that history is not this set's
     if (std::none_of(before.begin(), before.end(), [](auto& s) { return s.state == migration_state::pending; })) {
         std::cout << "All migrations are already applied, there is nothing to do.\n";
         return exit_ok;

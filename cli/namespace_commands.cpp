@@ -246,6 +246,10 @@ int run_namespace(app& a) {
         }
     }
 
+    // A table that is not in the v0.6 layout fails here, before any namespace is touched.
+    if (!o.down_only)
+        for (const auto& t : targets) lm.check_layout(t.table);
+
     cli_observer observer(report ? &*report : nullptr, ::isatty(STDERR_FILENO) == 1);
     if (o.dry_run) return dry_run(lm, targets, unconfigured, observer);
 

@@ -117,6 +117,25 @@ std::uint64_t migrator::count_rows(const legacy_table& table) {
         query_integer(*db_.conn, "SELECT COUNT(*) FROM " + db_.dialect->quote_identifier(table.table)));
 }
 
+void migrator::check_layout(const legacy_table& table) {
+    auto& dia = *db_.dialect;
+    // Unquoted on purpose: SQLite reads a double-quoted name it cannot resolve as a string literal.
+    const std::string columns = "shard_id, object, relation, subject, commit_time";
+    try {
+        auto r = db_.conn->query("SELECT " + columns + " FROM " + dia.quote_identifier(table.table) + " WHERE 1 = 0");
+        while (r->next()) {
+        }
+    } catch (const permission_error&) {
+        throw;
+    } catch (const connection_error&) {
+        throw;
+    } catch (const ferry::error& e) {
+        throw state_error(table.table + " does not have the layout of a Keto v0.6 relation-tuple table (columns "
+                          "shard_id, object, relation, subject, commit_time): " + std::string(e.what()) +
+                          "; nothing was changed. Restore its columns, or drop it by hand if it is not Keto's");
+    }
+}
+
 // The network rule Keto v0.7 applies on start: the oldest networks row, created if none.
 std::string migrator::network_id(bool create) {
     if (nid_) return *nid_;
@@ -387,8 +406,7 @@ void migrator::drop(const legacy_table& table) {
     const auto tables = dia.list_tables(conn);
     auto exists = [&](const std::string& t) { return std::find(tables.begin(), tables.end(), t) != tables.end(); };
     // On dialects with transactional DDL all of this commits at once; elsewhere each statement
-    // commits on its own, and the order (indexes, table, tracking table, record) keeps every
-    // intermediate state one that a re-run finishes.
+    // commits on its own (see the order below).
     // A recorded namespace whose legacy table no longer holds what was copied (restored from
     // a backup, written by a v0.6 server since) would lose those rows: refuse.
     if (exists(table.table) && !options_.force) {
@@ -402,6 +420,16 @@ void migrator::drop(const legacy_table& table) {
         }
     }
     transaction tx(conn);
+    // Where DDL commits on its own (MySQL), every statement below is a step a re-run must be able
+    // to finish from. Hence the order: the record first (a re-run still finds the legacy table,
+    // copies nothing and drops again), then the migrations table, then the tuple table, which is
+    // what discovery looks for. Dropping the tuple table first would leave, after a kill, a
+    // migrations table no re-run ever finds and a record never marked dropped.
+    if (ferry_tables_exist(conn, dia)) {
+        std::array<value, 1> id{table.namespace_id};
+        conn.execute("UPDATE ferry_legacy_namespaces SET dropped_at = CURRENT_TIMESTAMP WHERE namespace_id = ?", id);
+    }
+    if (exists(table.migrations_table)) conn.execute("DROP TABLE " + dia.quote_identifier(table.migrations_table));
     if (exists(table.table)) {
         // DROP TABLE removes the indexes too. Dropping them first only matters where all of
         // this commits at once; elsewhere a run interrupted between the statements would
@@ -411,13 +439,8 @@ void migrator::drop(const legacy_table& table) {
             conn.execute(dia.drop_index_sql(table.object_index, table.table));
         }
         conn.execute("DROP TABLE " + dia.quote_identifier(table.table));
-        // Fault tests: die between the legacy table's drop and the rest of the drop.
+        // Fault tests: die right after the legacy table's drop, before the commit.
         if (std::getenv("FERRY_TEST_KILL_IN_DROP")) std::raise(SIGKILL);
-    }
-    if (exists(table.migrations_table)) conn.execute("DROP TABLE " + dia.quote_identifier(table.migrations_table));
-    if (ferry_tables_exist(conn, dia)) {
-        std::array<value, 1> id{table.namespace_id};
-        conn.execute("UPDATE ferry_legacy_namespaces SET dropped_at = CURRENT_TIMESTAMP WHERE namespace_id = ?", id);
     }
     tx.commit();
 }

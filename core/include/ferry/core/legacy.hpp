@@ -112,6 +112,10 @@ public:
 
     std::uint64_t count_rows(const legacy_table& table);
 
+    // Throws state_error naming the table unless it has the columns the copy reads (shard_id,
+    // object, relation, subject, commit_time). Reads nothing but the catalog's view of it.
+    void check_layout(const legacy_table& table);
+
 private:
     namespace_result run(const legacy_table& table, const namespace_config& ns, copy_observer& observer, bool write);
     std::string network_id(bool create);

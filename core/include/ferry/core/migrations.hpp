@@ -86,6 +86,8 @@ public:
     void resolve(const std::string& version, bool applied);
     // Versions in the history table that this set does not know (not even as a 14-digit prefix).
     std::vector<std::string> unknown_versions();
+    // Throws migration_error naming them when unknown_versions() is not empty.
+    void check_unknown_versions();
 
 private:
     bool history_exists();
@@ -93,7 +95,6 @@ private:
     std::vector<std::string> applied_versions();
     std::optional<std::vector<std::pair<std::string, std::string>>> recorded_checksums();
     void check_interrupted();
-    void check_unknown_versions();
     void record_version(const migration& m, std::chrono::milliseconds took);
     void run_up(const migration& m);
 
