@@ -1,3 +1,4 @@
+#include <nlohmann/json.hpp>
 #include "fixture.hpp"
 
 #include <algorithm>
@@ -623,6 +624,12 @@ process_result db_fixture::seed(const std::vector<std::string>& args) {
     options.env = {{"DSN", std::nullopt}, {"FERRY_PLUGIN_PATH", std::nullopt}};
     options.timeout = std::chrono::seconds(600);
     return run_process(kit().seed, full, options);
+}
+
+std::string namespaces_json(const ns_list& cfg) {
+    auto j = nlohmann::json::array();
+    for (const auto& ns : cfg) j.push_back({{"id", ns.id}, {"name", ns.name}});
+    return j.dump();
 }
 
 }  // namespace ferry::test

@@ -207,4 +207,12 @@ private:
     core::database db_;
 };
 
+// A namespace config for a test: {id, name} pairs, passed to ferry as NAMESPACES (JSON).
+struct ns_def {
+    std::int64_t id;
+    std::string name;
+};
+using ns_list = std::vector<ns_def>;
+std::string namespaces_json(const ns_list& cfg);
+
 }  // namespace ferry::test

@@ -113,17 +113,6 @@ void check_same_rows(const strings& expected, const strings& actual, const std::
 
 // ---- namespaces and the CLI -----------------------------------------------------------------
 
-struct ns_def {
-    std::int64_t id;
-    std::string name;
-};
-using ns_list = std::vector<ns_def>;
-
-std::string namespaces_json(const ns_list& cfg) {
-    auto j = nlohmann::json::array();
-    for (const auto& ns : cfg) j.push_back({{"id", ns.id}, {"name", ns.name}});
-    return j.dump();
-}
 
 // `ferry namespace migrate legacy args...` with the namespaces given in NAMESPACES (spec 5).
 process_result legacy(db_fixture& fx, const ns_list& cfg, strings args, std::string stdin_text = {},

@@ -45,17 +45,6 @@ const std::string& dialect_name() { return current_target().dialect; }
 bool not_sqlite() { return !conformance_on_sqlite(); }
 bool not_a_shipped_server() { return conformance_on_sqlite() || testing_a_plugin_by_dsn(); }
 
-struct ns_def {
-    std::int64_t id;
-    std::string name;
-};
-using ns_list = std::vector<ns_def>;
-
-std::string namespaces_json(const ns_list& cfg) {
-    auto j = nlohmann::json::array();
-    for (const auto& ns : cfg) j.push_back({{"id", ns.id}, {"name", ns.name}});
-    return j.dump();
-}
 
 env_overrides with_namespaces(const ns_list& cfg, env_overrides env = {}) {
     env.emplace_back("NAMESPACES", namespaces_json(cfg));

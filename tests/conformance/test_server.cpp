@@ -81,17 +81,6 @@ void require_server_dialect() {
 
 // ---- namespaces, seeding, counting ------------------------------------------------------------
 
-struct ns_def {
-    std::int64_t id;
-    std::string name;
-};
-using ns_list = std::vector<ns_def>;
-
-std::string namespaces_json(const ns_list& cfg) {
-    auto j = nlohmann::json::array();
-    for (const auto& ns : cfg) j.push_back({{"id", ns.id}, {"name", ns.name}});
-    return j.dump();
-}
 
 std::string seed_spec(const ns_list& cfg) {
     std::string out;
