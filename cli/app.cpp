@@ -20,7 +20,7 @@ const core::plugin_registry& app::plugins() {
         // Anyone who can write there could run code as this user: say so on every command,
         // not only in `ferry plugins list`.
         for (const auto& r : plugins_->refused())
-            if (r.reason.find("world-writable") != std::string::npos)
+            if (r.unsafe)
                 core::log().warn("refused an unsafe plugin location", {{"path", r.file.string()}, {"reason", r.reason}});
     }
     return *plugins_;

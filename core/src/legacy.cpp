@@ -373,14 +373,10 @@ namespace_result migrator::copy(const legacy_table& table, const namespace_confi
                               "delete those rows in " + table.table + ", or run without --strict to keep them in "
                               "ferry_skipped_relation_tuples");
         tx.commit();
-    } catch (const verification_error&) {
-        nid_.reset();  // a rolled-back network row must not be reused
-        throw;
-    } catch (const state_error&) {
-        nid_.reset();
-        throw;
     } catch (const ferry::error& e) {
-        nid_.reset();
+        nid_.reset();  // a rolled-back network row must not be reused
+        // These already name the namespace and what to do.
+        if (dynamic_cast<const verification_error*>(&e) || dynamic_cast<const state_error*>(&e)) throw;
         throw error("migrating namespace " + ns.name + " (id " + std::to_string(ns.id) +
                     ") failed and was rolled back, nothing of it was kept: " + e.what() +
                     ". Namespaces finished before it stay migrated; fix the cause and run the command again to "

@@ -349,6 +349,8 @@ std::size_t migrator::down(int steps, const migration_listener& listener) {
     if (steps > 0 && list.size() > static_cast<std::size_t>(steps)) list.resize(static_cast<std::size_t>(steps));
     std::set<std::string> applied;
     for (auto& v : applied_versions()) applied.insert(std::move(v));
+    // Known once: reverting migrations of this set never creates or drops Ferry's own tables.
+    const bool forget_checksums = record_checksums_ && ferry_tables_exist(conn_, dialect_);
     std::size_t done = 0;
     for (const auto* m : list) {
         if (!applied.count(m->version)) {
@@ -364,7 +366,7 @@ std::size_t migrator::down(int steps, const migration_listener& listener) {
             if (!m->down_is_empty()) conn_.execute_script(m->down);
             std::array<value, 1> v{std::string_view(m->version)};
             conn_.execute("DELETE FROM " + quoted_ + " WHERE version = ?", v);
-            if (record_checksums_ && ferry_tables_exist(conn_, dialect_)) {
+            if (forget_checksums) {
                 std::array<value, 2> key{std::string_view(table_), std::string_view(m->version)};
                 conn_.execute("DELETE FROM ferry_migration_meta WHERE history_table = ? AND version = ?", key);
             }

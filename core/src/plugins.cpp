@@ -47,7 +47,6 @@ std::optional<std::string> unsafe_permissions(const fs::path& path) {
 
 // Loads one file and checks its descriptor. Returns the reason when the file is refused.
 std::variant<std::shared_ptr<plugin_registry::loaded>, std::string> load_one(const fs::path& file) {
-    if (auto unsafe = unsafe_permissions(file)) return *unsafe + "; fix with chmod o-w";
     auto plugin = std::make_shared<plugin_registry::loaded>();
     try {
         plugin->library.load(file.string(), boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
@@ -102,7 +101,7 @@ plugin_registry plugin_registry::load(const std::vector<fs::path>& dirs) {
         if (!seen_dirs.insert(ec ? dir : canonical).second) continue;
         if (!fs::is_directory(dir, ec)) continue;
         if (auto unsafe = unsafe_permissions(dir)) {
-            reg.refused_.push_back({dir, *unsafe + "; its plugins are ignored (fix with chmod o-w)"});
+            reg.refused_.push_back({dir, *unsafe + "; its plugins are ignored (fix with chmod o-w)", true});
             continue;
         }
         std::vector<fs::path> files;
@@ -110,6 +109,10 @@ plugin_registry plugin_registry::load(const std::vector<fs::path>& dirs) {
             if (entry.path().extension() == ".so" && entry.is_regular_file(ec)) files.push_back(entry.path());
         std::sort(files.begin(), files.end());
         for (const auto& file : files) {
+            if (auto unsafe = unsafe_permissions(file)) {
+                reg.refused_.push_back({file, *unsafe + "; fix with chmod o-w", true});
+                continue;
+            }
             auto result = load_one(file);
             if (auto* reason = std::get_if<std::string>(&result)) {
                 reg.refused_.push_back({file, *reason});

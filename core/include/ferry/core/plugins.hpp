@@ -26,6 +26,9 @@ struct plugin_info {
 struct refused_plugin {
     std::filesystem::path file;
     std::string reason;
+    // Refused because others could write it: worth a warning on every command, not only in
+    // `ferry plugins list`.
+    bool unsafe = false;
 };
 
 // The directories searched, in order: each --plugin-dir, then FERRY_PLUGIN_PATH
