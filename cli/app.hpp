@@ -32,6 +32,7 @@ struct options {
     bool verbose = false;
     std::optional<std::string> report;
     int lock_timeout_seconds = 60;
+    std::optional<long long> chunk_rows;
     std::vector<std::string> given;  // long names of the flags the user passed
 };
 

@@ -26,6 +26,7 @@ const char* usage_text =
     "                                            settle a migration interrupted on a dialect without\n"
     "                                            transactional DDL, after checking the schema by hand\n"
     "  namespace migrate legacy [NAME] [--yes] [--down-only] [--force] [--strict] [--dry-run]\n"
+    "                           [--report FILE] [--chunk-rows N]\n"
     "                                            move Keto v0.6 relation tuples into keto_relation_tuples\n"
     "\n"
     "exit codes: 0 success or a declined prompt, 1 the operation failed, 2 bad usage or configuration\n";
@@ -50,6 +51,9 @@ po::options_description all_options(cli::options& o) {
         ("applied", "with migrate resolve: the migration's DDL completed")
         ("pending", "with migrate resolve: the migration's DDL was undone")
         ("lock-timeout", po::value<int>(&o.lock_timeout_seconds), "seconds to wait for another ferry (default 60)")
+        ("chunk-rows", po::value<long long>(),
+         "legacy rows per transaction; larger namespaces are copied in resumable chunks (default: the "
+         "dialect's limit, none on most; 0 = never chunk)")
         ("verbose,v", po::bool_switch(&o.verbose), "debug logging")
         ("command", po::value<std::vector<std::string>>(&o.command), "command words");
     return d;
@@ -98,6 +102,7 @@ int main(int argc, char** argv) {
         if (vm.count("dsn")) opts.dsn = vm["dsn"].as<std::string>();
         if (vm.count("migrations")) opts.migrations_dir = vm["migrations"].as<std::string>();
         if (vm.count("report")) opts.report = vm["report"].as<std::string>();
+        if (vm.count("chunk-rows")) opts.chunk_rows = vm["chunk-rows"].as<long long>();
         if (opts.log_format != "text" && opts.log_format != "json")
             throw usage_error("--log-format must be text or json, not \"" + opts.log_format + "\"");
         if (opts.format != "table" && opts.format != "json")

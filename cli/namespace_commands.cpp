@@ -189,7 +189,11 @@ int run_namespace(app& a) {
     if (cmd.size() < 3 || cmd[1] != "migrate" || cmd[2] != "legacy" || cmd.size() > 4)
         throw usage_error("usage: ferry namespace migrate legacy [NAME] [--yes] [--down-only] [--force] [--strict] "
                           "[--dry-run] [--report FILE]");
-    allow_only(o, {"yes", "down-only", "force", "strict", "dry-run", "report", "migrations"}, "namespace migrate legacy");
+    allow_only(o, {"yes", "down-only", "force", "strict", "dry-run", "report", "migrations", "chunk-rows"},
+               "namespace migrate legacy");
+    if (o.chunk_rows && *o.chunk_rows < 0)
+        throw usage_error("--chunk-rows must be 0 (never chunk) or a positive number of rows, not " +
+                          std::to_string(*o.chunk_rows));
     if (o.dry_run && o.down_only) throw usage_error("--dry-run and --down-only exclude each other");
     if (o.strict && o.down_only) throw usage_error("--strict applies to copying; --down-only copies nothing");
     const std::optional<std::string> name = cmd.size() == 4 ? std::optional(cmd[3]) : std::nullopt;
@@ -205,7 +209,11 @@ int run_namespace(app& a) {
     if (o.report) report.emplace(*o.report);
 
     auto db = a.open();
-    legacy::migrator lm(db, cfg, {.strict = o.strict, .force = o.force});
+    legacy::copy_options copy_opts;
+    copy_opts.strict = o.strict;
+    copy_opts.force = o.force;
+    if (o.chunk_rows) copy_opts.chunk_rows = static_cast<std::uint64_t>(*o.chunk_rows);
+    legacy::migrator lm(db, cfg, copy_opts);
     lm.require_schema(a.keto_migrations(*db.dialect));
 
     // Choose the namespaces and refuse bad input before anything is touched.
@@ -280,6 +288,7 @@ int run_namespace(app& a) {
     }
 
     auto lock = lock_for_writing(o, db);
+    lm.guard_with(*lock);
 
     std::vector<legacy::namespace_result> results;
     try {

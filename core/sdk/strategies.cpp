@@ -52,8 +52,8 @@ std::string values_group(std::string_view timestamp_marker) {
     return "(?, ?, ?, ?, ?, ?, ?, ?, ?, " + std::string(timestamp_marker) + ")";
 }
 
-std::string insert_sql(std::size_t rows, std::string_view timestamp_marker) {
-    std::string sql = "INSERT INTO keto_relation_tuples (" + std::string(tuple_columns) + ") VALUES ";
+std::string insert_sql(std::string_view table, std::size_t rows, std::string_view timestamp_marker) {
+    std::string sql = "INSERT INTO " + std::string(table) + " (" + std::string(tuple_columns) + ") VALUES ";
     const auto group = values_group(timestamp_marker);
     sql.reserve(sql.size() + rows * (group.size() + 2));
     for (std::size_t i = 0; i < rows; ++i) {
@@ -65,8 +65,9 @@ std::string insert_sql(std::size_t rows, std::string_view timestamp_marker) {
 
 class batched_insert_writer final : public tuple_writer {
 public:
-    batched_insert_writer(connection& conn, std::size_t rows_per_statement, std::string timestamp_marker)
-        : conn_(conn), batch_rows_(rows_per_statement ? rows_per_statement : 1),
+    batched_insert_writer(connection& conn, std::string_view table, std::size_t rows_per_statement,
+                          std::string timestamp_marker)
+        : conn_(conn), table_(table), batch_rows_(rows_per_statement ? rows_per_statement : 1),
           timestamp_marker_(std::move(timestamp_marker)) {
         params_.reserve(batch_rows_ * tuple_column_count);
     }
@@ -78,14 +79,14 @@ public:
         while (tuples.size() >= batch_rows_) {
             params_.clear();
             for (std::size_t i = 0; i < batch_rows_; ++i) append_tuple_params(tuples[i], params_);
-            if (!full_) full_ = conn_.prepare(insert_sql(batch_rows_, timestamp_marker_));
+            if (!full_) full_ = conn_.prepare(insert_sql(table_, batch_rows_, timestamp_marker_));
             full_->execute(params_);
             tuples = tuples.subspan(batch_rows_);
         }
         for (const auto& t : tuples) {
             params_.clear();
             append_tuple_params(t, params_);
-            if (!single_) single_ = conn_.prepare(insert_sql(1, timestamp_marker_));
+            if (!single_) single_ = conn_.prepare(insert_sql(table_, 1, timestamp_marker_));
             single_->execute(params_);
         }
     }
@@ -94,6 +95,7 @@ public:
 
 private:
     connection& conn_;
+    std::string table_;
     std::size_t batch_rows_;
     std::string timestamp_marker_;
     std::unique_ptr<prepared_statement> full_;
@@ -135,9 +137,10 @@ std::unique_ptr<legacy_reader> make_query_reader(std::unique_ptr<connection> con
     return make_rows_reader(std::move(source), std::move(conn));
 }
 
-std::unique_ptr<tuple_writer> make_batched_insert_writer(connection& conn, std::size_t rows_per_statement,
+std::unique_ptr<tuple_writer> make_batched_insert_writer(connection& conn, std::string_view table,
+                                                         std::size_t rows_per_statement,
                                                          std::string timestamp_marker) {
-    return std::make_unique<batched_insert_writer>(conn, rows_per_statement, std::move(timestamp_marker));
+    return std::make_unique<batched_insert_writer>(conn, table, rows_per_statement, std::move(timestamp_marker));
 }
 
 }  // namespace ferry::sdk

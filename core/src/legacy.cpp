@@ -8,8 +8,10 @@
 #include <thread>
 
 #include <ferry/core/log.hpp>
+#include <ferry/core/retry.hpp>
 #include <ferry/core/uuid.hpp>
 #include <ferry/errors.hpp>
+#include <ferry/sdk/strategies.hpp>
 
 namespace ferry::core::legacy {
 
@@ -151,8 +153,6 @@ std::string migrator::network_id(bool create) {
     return *(nid_ = id);
 }
 
-namespace {
-
 // Hooks for the fault tests (docs/reliability.md): stop hard after N rows of a namespace.
 // FERRY_TEST_PAUSE_AFTER_ROWS holds the open copy transaction for FERRY_TEST_PAUSE_SECONDS
 // (once), so tests can probe what other sessions see mid-copy.
@@ -182,87 +182,144 @@ struct fault_hooks {
     }
 };
 
+namespace {
+
 constexpr std::size_t max_value_length = 64;
+
+bool too_long(std::string_view v) { return v.size() > max_value_length && utf8_length(v) > max_value_length; }
+
+// The primary key of a legacy table (v0.6 gave every row the shard_id "default", so only all
+// five columns identify one), as text.
+using legacy_key = std::array<std::string, 5>;
+
+// Pages through a legacy table in primary-key order, one query per read(), each result drained
+// before read() returns: a chunk can start after any key, and the writer may use the same
+// connection between pages (MySQL allows nothing else while a result streams).
+class keyset_reader final : public legacy_reader {
+public:
+    keyset_reader(connection& conn, dialect& dia, std::string_view table, std::optional<legacy_key> after)
+        : conn_(conn), table_(dia.quote_identifier(table)), after_(std::move(after)) {}
+
+    std::size_t read(std::vector<legacy_row>& batch, std::size_t max_rows) override {
+        if (done_ || max_rows == 0) return 0;
+        const std::string columns(sdk::legacy_columns);
+        std::vector<value> params;
+        if (after_)
+            for (const auto& part : *after_) params.emplace_back(std::string_view(part));
+        auto page = sdk::make_rows_reader(
+            conn_.query("SELECT " + columns + " FROM " + table_ +
+                            (after_ ? " WHERE (" + columns + ") > (?, ?, ?, ?, ?)" : std::string()) + " ORDER BY " +
+                            columns + " LIMIT " + std::to_string(max_rows),
+                        params));
+        const auto n = page->read(batch, max_rows);
+        page->read(rest_, 1);  // reaches the end of the result (LIMIT): the session is free again
+        if (n < max_rows) done_ = true;
+        if (n) {
+            const auto& last = batch[n - 1];
+            if (!last.shard_id || !last.object || !last.relation || !last.subject || !last.commit_time)
+                throw state_error(table_ + " has rows with NULL in its primary key, which cannot be copied in chunks; "
+                                  "copy this namespace in one transaction with --chunk-rows 0");
+            after_ = legacy_key{*last.shard_id, *last.object, *last.relation, *last.subject, *last.commit_time};
+        }
+        return n;
+    }
+
+    const std::optional<legacy_key>& last_key() const { return after_; }
+
+private:
+    connection& conn_;
+    std::string table_;
+    std::optional<legacy_key> after_;
+    std::vector<legacy_row> rest_;
+    bool done_ = false;
+};
 
 }  // namespace
 
-namespace_result migrator::run(const legacy_table& table, const namespace_config& ns, copy_observer& observer,
-                               bool write) {
-    auto& conn = *db_.conn;
-    auto& dia = *db_.dialect;
-    const auto started = std::chrono::steady_clock::now();
-    const fault_hooks faults;
-    namespace_result result;
-    result.namespace_id = ns.id;
-    result.name = ns.name;
-
-    std::optional<std::uint64_t> total;
-    if (observer.wants_total()) total = count_rows(table);
-    observer.started(ns, total);
-
-    const std::array<value, 1> ns_param{ns.id};
+// A chunked copy in progress: a row of ferry_legacy_progress.
+struct chunk_progress {
+    std::optional<legacy_key> last_key;
+    std::uint64_t rows_read = 0, rows_copied = 0, rows_skipped = 0;
     std::uint64_t tuples_before = 0, skipped_before = 0;
-    std::string nid;
-    if (write) {
-        nid = network_id(false);
-        if (!nid.empty()) {
-            std::array<value, 2> p{std::string_view(nid), ns.id};
-            tuples_before = static_cast<std::uint64_t>(query_integer(
-                conn, "SELECT COUNT(*) FROM keto_relation_tuples WHERE nid = ? AND namespace_id = ?", p));
-        }
-        if (tuples_before > 0 && !options_.force)
-            throw state_error("namespace " + ns.name + " (id " + std::to_string(ns.id) + ") already has " +
-                              std::to_string(tuples_before) +
-                              " tuples in keto_relation_tuples that Ferry did not copy (another migrator ran "
-                              "before?); copying would duplicate them. Check them, then re-run with --force to copy "
-                              "anyway, or use --down-only --force to only drop the legacy table");
-        skipped_before = static_cast<std::uint64_t>(
-            query_integer(conn, "SELECT COUNT(*) FROM ferry_skipped_relation_tuples WHERE namespace_id = ?", ns_param));
-    }
+    std::uint64_t chunks = 0;
+};
 
-    auto reader = dia.open_legacy_reader(conn, db_.source, table.table);
+// What one transaction of the copy (or a dry run) has done so far. Broken rows are reported
+// only once the transaction that kept them has committed, when it may be retried: a retry
+// must not report them twice.
+struct migrator::pass {
+    bool write = false;
+    std::string_view target = "keto_relation_tuples";
+    bool defer_reports = false;
+    std::uint64_t rows_before = 0;  // rows of this namespace read by earlier chunks
+    const fault_hooks* faults = nullptr;
+    std::uint64_t rows_read = 0, rows_copied = 0, rows_skipped = 0;
+    std::map<skip_reason, std::uint64_t> skipped_by_reason;
+    std::vector<std::pair<legacy_row, skip_reason>> unreported;
     std::unique_ptr<tuple_writer> writer;
     std::unique_ptr<prepared_statement> keep_skipped;
+    std::vector<value> skip_params;
     uuid_generator uuids;
     std::vector<legacy_row> batch;
     std::vector<relation_tuple> tuples;
-    tuples.reserve(options_.batch_rows);
-    std::vector<value> skip_params;
+};
 
+void migrator::report_skip(const namespace_config& ns, const legacy_row& row, skip_reason reason,
+                           copy_observer& observer) {
+    auto field = [](const std::optional<std::string>& v) -> nlohmann::json {
+        return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+    };
+    log().warn("Skipping relation tuple, it seems to be in a broken state. Please recreate it manually.",
+               {{"namespace", ns.name},
+                {"relation_tuple",
+                 {{"object", field(row.object)},
+                  {"relation", field(row.relation)},
+                  {"subject", field(row.subject)},
+                  {"commit_time", field(row.commit_time)}}},
+                {"reason", std::string(to_string(reason))},
+                {"hint", "kept in ferry_skipped_relation_tuples"}});
+    observer.skipped(ns, row, reason);
+}
+
+void migrator::report_deferred(pass& p, const namespace_config& ns, copy_observer& observer) {
+    for (const auto& [row, reason] : p.unreported) report_skip(ns, row, reason, observer);
+    p.unreported.clear();
+}
+
+void migrator::pump(pass& p, legacy_reader& reader, const namespace_config& ns, copy_observer& observer,
+                    std::uint64_t max_rows) {
+    auto& conn = *db_.conn;
     auto skip = [&](const legacy_row& row, skip_reason reason) {
-        ++result.rows_skipped;
-        ++result.skipped_by_reason[reason];
-        auto field = [](const std::optional<std::string>& v) -> nlohmann::json {
-            return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
-        };
-        log().warn("Skipping relation tuple, it seems to be in a broken state. Please recreate it manually.",
-                   {{"namespace", ns.name},
-                    {"relation_tuple",
-                     {{"object", field(row.object)},
-                      {"relation", field(row.relation)},
-                      {"subject", field(row.subject)},
-                      {"commit_time", field(row.commit_time)}}},
-                    {"reason", std::string(to_string(reason))},
-                    {"hint", "kept in ferry_skipped_relation_tuples"}});
-        observer.skipped(ns, row, reason);
-        if (!write) return;
-        if (!keep_skipped)
-            keep_skipped = conn.prepare(
+        ++p.rows_skipped;
+        ++p.skipped_by_reason[reason];
+        if (p.defer_reports)
+            p.unreported.emplace_back(row, reason);
+        else
+            report_skip(ns, row, reason, observer);
+        if (!p.write) return;
+        if (!p.keep_skipped)
+            p.keep_skipped = conn.prepare(
                 "INSERT INTO ferry_skipped_relation_tuples (namespace_id, shard_id, object, relation, subject, "
                 "commit_time, reason, skipped_at) VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)");
         auto opt = [](const std::optional<std::string>& v) { return v ? value(std::string_view(*v)) : value(); };
-        skip_params.assign({ns.id, opt(row.shard_id), opt(row.object), opt(row.relation), opt(row.subject),
-                            opt(row.commit_time), std::string_view(to_string(reason))});
-        keep_skipped->execute(skip_params);
+        p.skip_params.assign({ns.id, opt(row.shard_id), opt(row.object), opt(row.relation), opt(row.subject),
+                              opt(row.commit_time), std::string_view(to_string(reason))});
+        p.keep_skipped->execute(p.skip_params);
     };
 
-    auto too_long = [](std::string_view v) { return v.size() > max_value_length && utf8_length(v) > max_value_length; };
-
-    while (std::size_t n = reader->read(batch, options_.batch_rows)) {
-        tuples.clear();
+    p.tuples.reserve(options_.batch_rows);
+    std::uint64_t read_now = 0;
+    while (max_rows == 0 || read_now < max_rows) {
+        const auto want = max_rows == 0 ? options_.batch_rows
+                                         : static_cast<std::size_t>(std::min<std::uint64_t>(options_.batch_rows,
+                                                                                             max_rows - read_now));
+        const std::size_t n = reader.read(p.batch, want);
+        if (n == 0) break;
+        read_now += n;
+        p.tuples.clear();
         for (std::size_t i = 0; i < n; ++i) {
-            const auto& row = batch[i];
-            ++result.rows_read;
+            const auto& row = p.batch[i];
+            ++p.rows_read;
             if (!row.object || !row.relation || !row.subject || !row.commit_time) {
                 skip(row, skip_reason::null_value);
                 continue;
@@ -296,59 +353,293 @@ namespace_result migrator::run(const legacy_table& table, const namespace_config
                 skip(row, skip_reason::value_too_long);
                 continue;
             }
-            if (write) uuids.next(t.shard_id);
-            tuples.push_back(t);
+            if (p.write) p.uuids.next(t.shard_id);
+            p.tuples.push_back(t);
         }
-        if (write && !tuples.empty()) {
-            if (nid.empty()) nid = network_id(true);  // only now: nothing written, no network row
-            if (!writer) writer = dia.open_tuple_writer(conn);
-            for (auto& t : tuples) t.nid = nid;
-            writer->write(tuples);
+        if (p.write && !p.tuples.empty()) {
+            const auto nid = network_id(true);  // only now: nothing written, no network row
+            if (!p.writer) p.writer = db_.dialect->open_tuple_writer(conn, p.target);
+            for (auto& t : p.tuples) t.nid = nid;
+            p.writer->write(p.tuples);
         }
-        result.rows_copied += tuples.size();
-        observer.progress(result.rows_read);
-        faults.check(result.rows_read);
+        p.rows_copied += p.tuples.size();
+        observer.progress(p.rows_before + p.rows_read);
+        if (p.faults) p.faults->check(p.rows_before + p.rows_read);
     }
-    if (writer) writer->finish();
-    reader.reset();
+    if (p.writer) p.writer->finish();
+}
 
-    if (write) {
-        // Verify inside the transaction, before anything is recorded or committed.
-        const auto legacy_rows = count_rows(table);
-        std::uint64_t tuples_after = 0;
-        if (!nid.empty()) {
-            std::array<value, 2> p{std::string_view(nid), ns.id};
-            tuples_after = static_cast<std::uint64_t>(query_integer(
-                conn, "SELECT COUNT(*) FROM keto_relation_tuples WHERE nid = ? AND namespace_id = ?", p));
-        }
-        const auto skipped_after = static_cast<std::uint64_t>(
-            query_integer(conn, "SELECT COUNT(*) FROM ferry_skipped_relation_tuples WHERE namespace_id = ?", ns_param));
-        auto mismatch = [&](const std::string& what) {
-            return verification_error("namespace " + ns.name + " (id " + std::to_string(ns.id) +
-                                      ") failed verification, nothing of it was kept: " + what);
-        };
-        if (legacy_rows != result.rows_read)
-            throw mismatch("read " + std::to_string(result.rows_read) + " rows but " + table.table + " holds " +
-                           std::to_string(legacy_rows));
-        if (result.rows_read != result.rows_copied + result.rows_skipped)
-            throw mismatch("rows read " + std::to_string(result.rows_read) + " != copied " +
-                           std::to_string(result.rows_copied) + " + skipped " + std::to_string(result.rows_skipped));
-        if (tuples_after - tuples_before != result.rows_copied)
-            throw mismatch("keto_relation_tuples gained " + std::to_string(tuples_after - tuples_before) +
-                           " rows, expected " + std::to_string(result.rows_copied));
-        if (skipped_after - skipped_before != result.rows_skipped)
-            throw mismatch("ferry_skipped_relation_tuples gained " + std::to_string(skipped_after - skipped_before) +
-                           " rows, expected " + std::to_string(result.rows_skipped));
-        std::array<value, 5> rec{ns.id, std::string_view(ns.name), std::string_view(table.table),
-                                 static_cast<std::int64_t>(result.rows_copied),
-                                 static_cast<std::int64_t>(result.rows_skipped)};
-        conn.execute("INSERT INTO ferry_legacy_namespaces (namespace_id, namespace_name, legacy_table, rows_copied, "
-                     "rows_skipped, copied_at) VALUES (?, ?, ?, ?, ?, CURRENT_TIMESTAMP)",
-                     rec);
-        result.copied_now = true;
+std::uint64_t migrator::count_namespace(std::string_view table, std::int64_t namespace_id, bool by_network) {
+    const std::string sql = "SELECT COUNT(*) FROM " + std::string(table) + " WHERE namespace_id = ?";
+    if (!by_network) {
+        std::array<value, 1> p{namespace_id};
+        return static_cast<std::uint64_t>(query_integer(*db_.conn, sql, p));
     }
+    const auto nid = network_id(false);
+    if (nid.empty()) return 0;
+    std::array<value, 2> p{namespace_id, std::string_view(nid)};
+    return static_cast<std::uint64_t>(query_integer(*db_.conn, sql + " AND nid = ?", p));
+}
+
+void migrator::refuse_foreign_tuples(const namespace_config& ns, std::uint64_t tuples_before) {
+    if (tuples_before > 0 && !options_.force)
+        throw state_error("namespace " + ns.name + " (id " + std::to_string(ns.id) + ") already has " +
+                          std::to_string(tuples_before) +
+                          " tuples in keto_relation_tuples that Ferry did not copy (another migrator ran "
+                          "before?); copying would duplicate them. Check them, then re-run with --force to copy "
+                          "anyway, or use --down-only --force to only drop the legacy table");
+}
+
+void migrator::verify_and_record(const legacy_table& table, const namespace_config& ns, std::uint64_t rows_read,
+                                 std::uint64_t rows_copied, std::uint64_t rows_skipped, std::uint64_t tuples_before,
+                                 std::uint64_t skipped_before) {
+    // Inside the transaction, before anything is recorded or committed.
+    const auto legacy_rows = count_rows(table);
+    const auto tuples_after = count_namespace("keto_relation_tuples", ns.id, true);
+    const auto skipped_after = count_namespace("ferry_skipped_relation_tuples", ns.id, false);
+    auto mismatch = [&](const std::string& what) {
+        return verification_error("namespace " + ns.name + " (id " + std::to_string(ns.id) +
+                                  ") failed verification, nothing of it was kept: " + what);
+    };
+    if (legacy_rows != rows_read)
+        throw mismatch("read " + std::to_string(rows_read) + " rows but " + table.table + " holds " +
+                       std::to_string(legacy_rows));
+    if (rows_read != rows_copied + rows_skipped)
+        throw mismatch("rows read " + std::to_string(rows_read) + " != copied " + std::to_string(rows_copied) +
+                       " + skipped " + std::to_string(rows_skipped));
+    if (tuples_after - tuples_before != rows_copied)
+        throw mismatch("keto_relation_tuples gained " + std::to_string(tuples_after - tuples_before) +
+                       " rows, expected " + std::to_string(rows_copied));
+    if (skipped_after - skipped_before != rows_skipped)
+        throw mismatch("ferry_skipped_relation_tuples gained " + std::to_string(skipped_after - skipped_before) +
+                       " rows, expected " + std::to_string(rows_skipped));
+    std::array<value, 5> rec{ns.id, std::string_view(ns.name), std::string_view(table.table),
+                             static_cast<std::int64_t>(rows_copied), static_cast<std::int64_t>(rows_skipped)};
+    db_.conn->execute("INSERT INTO ferry_legacy_namespaces (namespace_id, namespace_name, legacy_table, rows_copied, "
+                      "rows_skipped, copied_at) VALUES (?, ?, ?, ?, ?, CURRENT_TIMESTAMP)",
+                      rec);
+}
+
+void migrator::refuse_broken_rows_if_strict(const legacy_table& table, const namespace_config& ns,
+                                            std::uint64_t rows_skipped) {
+    if (options_.strict && rows_skipped > 0)
+        throw state_error("namespace " + ns.name + " (id " + std::to_string(ns.id) + ") has " +
+                          std::to_string(rows_skipped) +
+                          " broken rows (listed above) and --strict is set; nothing of it was kept. Fix or delete "
+                          "those rows in " + table.table + ", or run without --strict to keep them in "
+                          "ferry_skipped_relation_tuples");
+}
+
+retry_policy migrator::retries() const { return {.attempts = db_.dialect->caps().transaction_attempts}; }
+
+void migrator::log_retry(const namespace_config& ns, unsigned next_attempt, const std::string& why) {
+    nid_.reset();  // the network row may have been rolled back with the transaction
+    log().warn("the database aborted the transaction (serialization failure); running it again",
+               {{"namespace", ns.name},
+                {"attempt", next_attempt},
+                {"of", retries().attempts},
+                {"error", why}});
+}
+
+namespace_result migrator::copy_whole(const legacy_table& table, const namespace_config& ns,
+                                      copy_observer& observer) {
+    const auto started = std::chrono::steady_clock::now();
+    const fault_hooks faults;
+    auto& conn = *db_.conn;
+    auto& dia = *db_.dialect;
+    const auto policy = retries();
+    std::optional<std::uint64_t> total;
+    if (observer.wants_total()) total = count_rows(table);
+    observer.started(ns, total);
+
+    pass p;
+    run_in_transaction(
+        conn, dia, policy, "copying namespace " + ns.name,
+        [&](unsigned) {
+            p = pass{};
+            p.write = true;
+            p.defer_reports = policy.attempts > 1;
+            p.faults = &faults;
+            const auto tuples_before = count_namespace("keto_relation_tuples", ns.id, true);
+            refuse_foreign_tuples(ns, tuples_before);
+            const auto skipped_before = count_namespace("ferry_skipped_relation_tuples", ns.id, false);
+            {
+                auto reader = dia.open_legacy_reader(conn, db_.source, table.table);
+                pump(p, *reader, ns, observer, 0);
+            }
+            verify_and_record(table, ns, p.rows_read, p.rows_copied, p.rows_skipped, tuples_before, skipped_before);
+            refuse_broken_rows_if_strict(table, ns, p.rows_skipped);
+            if (options_.lock) options_.lock->ensure_held();
+        },
+        [&](unsigned attempt, const std::string& why) { log_retry(ns, attempt, why); });
+    report_deferred(p, ns, observer);
+
+    namespace_result result;
+    result.namespace_id = ns.id;
+    result.name = ns.name;
+    result.rows_read = p.rows_read;
+    result.rows_copied = p.rows_copied;
+    result.rows_skipped = p.rows_skipped;
+    result.skipped_by_reason = p.skipped_by_reason;
+    result.copied_now = true;
     result.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
     return result;
+}
+
+// A namespace too large for one transaction: chunks of `chunk_rows` legacy rows, each in its
+// own transaction, go to ferry_staged_relation_tuples (which no Keto reads), and
+// ferry_legacy_progress records after each one where the next starts, so a re-run resumes
+// there. When every row is staged, one transaction moves the staged rows into
+// keto_relation_tuples, verifies and records the namespace: Keto sees all of it or nothing.
+namespace_result migrator::copy_chunked(const legacy_table& table, const namespace_config& ns,
+                                        copy_observer& observer, std::uint64_t chunk_rows) {
+    const auto started = std::chrono::steady_clock::now();
+    const fault_hooks faults;
+    auto& conn = *db_.conn;
+    auto& dia = *db_.dialect;
+    const auto policy = retries();
+    const std::array<value, 1> ns_param{ns.id};
+
+    auto progress = load_progress(ns.id);
+    if (!progress) {
+        progress.emplace();
+        // Leftovers of a chunk whose progress row never committed cannot exist (same
+        // transaction), but a hand-deleted progress row could leave staged rows behind.
+        conn.execute("DELETE FROM ferry_staged_relation_tuples WHERE namespace_id = ?", ns_param);
+        progress->tuples_before = count_namespace("keto_relation_tuples", ns.id, true);
+        refuse_foreign_tuples(ns, progress->tuples_before);
+        progress->skipped_before = count_namespace("ferry_skipped_relation_tuples", ns.id, false);
+    } else {
+        log().info("resuming the chunked copy of a namespace",
+                   {{"namespace", ns.name}, {"rows_done", progress->rows_read}, {"chunks_done", progress->chunks}});
+    }
+    std::optional<std::uint64_t> total;
+    if (observer.wants_total()) total = count_rows(table);
+    observer.started(ns, total);
+
+    std::map<skip_reason, std::uint64_t> skipped_by_reason;
+    for (bool more = true; more;) {
+        pass p;
+        std::optional<legacy_key> last_key;
+        run_in_transaction(
+            conn, dia, policy, "copying chunk " + std::to_string(progress->chunks + 1) + " of namespace " + ns.name,
+            [&](unsigned) {
+                p = pass{};
+                p.write = true;
+                p.target = "ferry_staged_relation_tuples";
+                p.defer_reports = true;
+                p.rows_before = progress->rows_read;
+                p.faults = &faults;
+                keyset_reader reader(conn, dia, table.table, progress->last_key);
+                pump(p, reader, ns, observer, chunk_rows);
+                refuse_broken_rows_if_strict(table, ns, p.rows_skipped);
+                last_key = reader.last_key();
+                if (p.rows_read > 0) save_progress(ns, *progress, p.rows_read, p.rows_copied, p.rows_skipped, last_key);
+                if (options_.lock) options_.lock->ensure_held();
+            },
+            [&](unsigned attempt, const std::string& why) { log_retry(ns, attempt, why); });
+        report_deferred(p, ns, observer);
+        for (auto& [reason, n] : p.skipped_by_reason) skipped_by_reason[reason] += n;
+        if (p.rows_read > 0) {
+            progress->rows_read += p.rows_read;
+            progress->rows_copied += p.rows_copied;
+            progress->rows_skipped += p.rows_skipped;
+            progress->last_key = last_key;
+            ++progress->chunks;
+        }
+        more = p.rows_read == chunk_rows;
+    }
+
+    run_in_transaction(
+        conn, dia, policy, "publishing namespace " + ns.name,
+        [&](unsigned) {
+            // Column by column: the staging table was created with the same columns, but not
+            // necessarily in the same order on every dialect.
+            const std::string columns(sdk::tuple_columns);
+            conn.execute("INSERT INTO keto_relation_tuples (" + columns + ") SELECT " + columns +
+                             " FROM ferry_staged_relation_tuples WHERE namespace_id = ?",
+                         ns_param);
+            verify_and_record(table, ns, progress->rows_read, progress->rows_copied, progress->rows_skipped,
+                              progress->tuples_before, progress->skipped_before);
+            conn.execute("DELETE FROM ferry_staged_relation_tuples WHERE namespace_id = ?", ns_param);
+            conn.execute("DELETE FROM ferry_legacy_progress WHERE namespace_id = ?", ns_param);
+            if (options_.lock) options_.lock->ensure_held();
+        },
+        [&](unsigned attempt, const std::string& why) { log_retry(ns, attempt, why); });
+
+    namespace_result result;
+    result.namespace_id = ns.id;
+    result.name = ns.name;
+    result.rows_read = progress->rows_read;
+    result.rows_copied = progress->rows_copied;
+    result.rows_skipped = progress->rows_skipped;
+    // Chunks of an earlier, interrupted run reported their broken rows then; the breakdown
+    // of the whole namespace is in the table they were kept in.
+    if (progress->skipped_before == 0) {
+        skipped_by_reason.clear();
+        auto r = conn.query("SELECT reason, COUNT(*) FROM ferry_skipped_relation_tuples WHERE namespace_id = ? "
+                            "GROUP BY reason",
+                            ns_param);
+        while (r->next())
+            for (auto reason : {skip_reason::null_value, skip_reason::malformed_subject, skip_reason::value_too_long,
+                                skip_reason::unknown_namespace})
+                if (r->text(0) == to_string(reason)) skipped_by_reason[reason] = static_cast<std::uint64_t>(r->integer(1));
+    }
+    result.skipped_by_reason = std::move(skipped_by_reason);
+    result.copied_now = true;
+    result.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    return result;
+}
+
+std::optional<chunk_progress> migrator::load_progress(std::int64_t namespace_id) {
+    std::array<value, 1> id{namespace_id};
+    auto r = db_.conn->query("SELECT last_key, rows_read, rows_copied, rows_skipped, tuples_before, "
+                             "skipped_before, chunks FROM ferry_legacy_progress WHERE namespace_id = ?",
+                             id);
+    if (!r->next()) return std::nullopt;
+    chunk_progress p;
+    if (!r->is_null(0)) {
+        const auto parts = nlohmann::json::parse(r->text(0), nullptr, false);
+        if (!parts.is_array() || parts.size() != 5)
+            throw state_error("ferry_legacy_progress holds an unreadable position for namespace " +
+                              std::to_string(namespace_id) + "; delete that row (and its rows in "
+                              "ferry_staged_relation_tuples) to copy the namespace from the start");
+        p.last_key.emplace();
+        for (std::size_t i = 0; i < 5; ++i) (*p.last_key)[i] = parts[i].get<std::string>();
+    }
+    p.rows_read = static_cast<std::uint64_t>(r->integer(1));
+    p.rows_copied = static_cast<std::uint64_t>(r->integer(2));
+    p.rows_skipped = static_cast<std::uint64_t>(r->integer(3));
+    p.tuples_before = static_cast<std::uint64_t>(r->integer(4));
+    p.skipped_before = static_cast<std::uint64_t>(r->integer(5));
+    p.chunks = static_cast<std::uint64_t>(r->integer(6));
+    while (r->next()) {
+    }
+    return p;
+}
+
+void migrator::save_progress(const namespace_config& ns, const chunk_progress& before, std::uint64_t read,
+                             std::uint64_t copied, std::uint64_t skipped, const std::optional<legacy_key>& last_key) {
+    auto n = [](std::uint64_t v) { return value(static_cast<std::int64_t>(v)); };
+    const value key = last_key ? value(nlohmann::json(*last_key).dump()) : value();
+    if (before.chunks == 0) {
+        std::array<value, 8> p{ns.id, key, n(read), n(copied), n(skipped), n(before.tuples_before),
+                               n(before.skipped_before), n(1)};
+        db_.conn->execute("INSERT INTO ferry_legacy_progress (namespace_id, last_key, rows_read, rows_copied, "
+                          "rows_skipped, tuples_before, skipped_before, chunks, updated_at) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)",
+                          p);
+        return;
+    }
+    std::array<value, 6> p{key, n(before.rows_read + read), n(before.rows_copied + copied),
+                           n(before.rows_skipped + skipped), n(before.chunks + 1), ns.id};
+    db_.conn->execute("UPDATE ferry_legacy_progress SET last_key = ?, rows_read = ?, rows_copied = ?, "
+                      "rows_skipped = ?, chunks = ?, updated_at = CURRENT_TIMESTAMP WHERE namespace_id = ?",
+                      p);
+}
+
+std::uint64_t migrator::chunk_rows() const {
+    return options_.chunk_rows ? *options_.chunk_rows : db_.dialect->caps().max_rows_per_transaction;
 }
 
 namespace_result migrator::copy(const legacy_table& table, const namespace_config& ns, copy_observer& observer) {
@@ -364,30 +655,47 @@ namespace_result migrator::copy(const legacy_table& table, const namespace_confi
     }
     namespace_result result;
     try {
-        transaction tx(*db_.conn);
-        result = run(table, ns, observer, true);
-        if (options_.strict && result.rows_skipped > 0)
-            throw state_error("namespace " + ns.name + " (id " + std::to_string(ns.id) + ") has " +
-                              std::to_string(result.rows_skipped) +
-                              " broken rows (listed above) and --strict is set; nothing of it was kept. Fix or "
-                              "delete those rows in " + table.table + ", or run without --strict to keep them in "
-                              "ferry_skipped_relation_tuples");
-        tx.commit();
+        const auto limit = chunk_rows();
+        const bool resuming = load_progress(ns.id).has_value();
+        if (resuming || (limit > 0 && count_rows(table) > limit))
+            result = copy_chunked(table, ns, observer, limit ? limit : options_.batch_rows);
+        else
+            result = copy_whole(table, ns, observer);
     } catch (const ferry::error& e) {
         nid_.reset();  // a rolled-back network row must not be reused
         // These already name the namespace and what to do.
         if (dynamic_cast<const verification_error*>(&e) || dynamic_cast<const state_error*>(&e)) throw;
-        throw error("migrating namespace " + ns.name + " (id " + std::to_string(ns.id) +
-                    ") failed and was rolled back, nothing of it was kept: " + e.what() +
-                    ". Namespaces finished before it stay migrated; fix the cause and run the command again to "
+        throw error("migrating namespace " + ns.name + " (id " + std::to_string(ns.id) + ") failed: " + e.what() +
+                    (chunk_rows() > 0 ? ". Chunks already staged stay invisible to Keto and are resumed"
+                                      : ". It was rolled back, nothing of it was kept") +
+                    "; namespaces finished before it stay migrated. Fix the cause and run the command again to "
                     "continue");
     }
     observer.finished(result);
     return result;
 }
 
+namespace_result migrator::run_dry(const legacy_table& table, const namespace_config& ns, copy_observer& observer) {
+    const auto started = std::chrono::steady_clock::now();
+    std::optional<std::uint64_t> total;
+    if (observer.wants_total()) total = count_rows(table);
+    observer.started(ns, total);
+    pass p;
+    auto reader = db_.dialect->open_legacy_reader(*db_.conn, db_.source, table.table);
+    pump(p, *reader, ns, observer, 0);
+    namespace_result result;
+    result.namespace_id = ns.id;
+    result.name = ns.name;
+    result.rows_read = p.rows_read;
+    result.rows_copied = p.rows_copied;
+    result.rows_skipped = p.rows_skipped;
+    result.skipped_by_reason = p.skipped_by_reason;
+    result.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    return result;
+}
+
 namespace_result migrator::dry_run(const legacy_table& table, const namespace_config& ns, copy_observer& observer) {
-    auto result = run(table, ns, observer, false);
+    auto result = run_dry(table, ns, observer);
     if (auto rec = record(ns.id)) {
         result.copied_before = true;
         result.rows_copied = 0;

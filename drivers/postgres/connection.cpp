@@ -294,7 +294,8 @@ private:
 
 class connection_impl final : public pg_connection {
 public:
-    explicit connection_impl(const dsn& source) : source_(source), conn_(conninfo(source)), quiet_(conn_) {}
+    connection_impl(const dsn& source, session_options options)
+        : source_(source), options_(options), conn_(conninfo(source)), quiet_(conn_) {}
 
     ~connection_impl() override {
         // Whatever is still open is abandoned: the transaction rolls back when the session ends.
@@ -337,7 +338,8 @@ public:
                                           : t.exec_params(text, pqxx::prepare::make_dynamic_params(p.pointers));
                 });
             };
-            if (!is_cursor_query(sql)) return std::make_unique<buffered_rows>(exec(numbered));
+            if (!options_.server_cursors || !is_cursor_query(sql))
+                return std::make_unique<buffered_rows>(exec(numbered));
             // Outside a transaction a cursor must be WITH HOLD to outlive its implicit
             // transaction; the server then keeps the result, the client still fetches blocks.
             const bool hold = !work_;
@@ -390,6 +392,16 @@ public:
     }
 
     bool in_transaction() const override { return work_ != nullptr; }
+
+    void savepoint(std::string_view name) override { transaction_control("SAVEPOINT ", name); }
+
+    void rollback_to_savepoint(std::string_view name) override {
+        abandon_copies();
+        transaction_control("ROLLBACK TO SAVEPOINT ", name);
+        work_failed_ = false;
+    }
+
+    void release_savepoint(std::string_view name) override { transaction_control("RELEASE SAVEPOINT ", name); }
 
     // ---- pg_connection ------------------------------------------------------------------
 
@@ -494,6 +506,15 @@ public:
 private:
     // A COPY occupies the session: end the one we write (its rows are complete) before
     // anything else is sent; refuse while one is being read.
+    void transaction_control(std::string_view verb, std::string_view savepoint) {
+        if (!work_) throw usage_error(std::string(verb) + "needs an open transaction");
+        const auto sql = std::string(verb) + quote_identifier(savepoint);
+        guarded("managing a savepoint", [&] {
+            before_statement();
+            run([&](pqxx::transaction_base& t) { return t.exec(sql); });
+        });
+    }
+
     void before_statement() {
         if (copy_out_) throw usage_error("a COPY TO STDOUT is still being read on this connection");
         end_copy_now();
@@ -562,6 +583,7 @@ private:
     }
 
     dsn source_;
+    session_options options_;
     pqxx::connection conn_;
     // Notices (DROP ... IF EXISTS "skipping", pqxx's own warnings) would go to stderr; Ferry
     // reports what matters through its own messages.
@@ -699,9 +721,9 @@ std::uint64_t prepared_impl::execute(std::span<const value> params) {
 
 }  // namespace
 
-std::unique_ptr<pg_connection> open(const dsn& source) {
+std::unique_ptr<pg_connection> open(const dsn& source, session_options options) {
     try {
-        return std::make_unique<connection_impl>(source);
+        return std::make_unique<connection_impl>(source, options);
     } catch (const ferry::error&) {
         throw;
     } catch (const std::bad_alloc&) {

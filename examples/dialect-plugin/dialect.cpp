@@ -285,10 +285,10 @@ public:
     }
 
     // 100 rows per INSERT, as long as SQLite takes that many parameters (10 per row).
-    std::unique_ptr<tuple_writer> open_tuple_writer(connection& conn) override {
+    std::unique_ptr<tuple_writer> open_tuple_writer(connection& conn, std::string_view table) override {
         const int max_params = sqlite3_limit(static_cast<c_connection&>(conn).handle(), SQLITE_LIMIT_VARIABLE_NUMBER, -1);
         const auto rows = std::clamp<std::size_t>(static_cast<std::size_t>(max_params) / sdk::tuple_column_count, 1, 100);
-        return sdk::make_batched_insert_writer(conn, rows);
+        return sdk::make_batched_insert_writer(conn, table, rows);
     }
 
     // Named before the first write, so ferry refuses a read-only database up front.

@@ -81,10 +81,10 @@ std::size_t rows_per_statement(std::int64_t max_allowed_packet) {
 // statements instead of up to batch - 1 single-row ones.
 class packet_sized_writer final : public tuple_writer {
 public:
-    packet_sized_writer(connection& conn, std::size_t batch) : batch_(batch) {
-        writers_.push_back({batch, sdk::make_batched_insert_writer(conn, batch)});
+    packet_sized_writer(connection& conn, std::string_view table, std::size_t batch) : batch_(batch) {
+        writers_.push_back({batch, sdk::make_batched_insert_writer(conn, table, batch)});
         for (std::size_t size = std::bit_floor(batch); size >= 1; size /= 2)
-            if (size < batch) writers_.push_back({size, sdk::make_batched_insert_writer(conn, size)});
+            if (size < batch) writers_.push_back({size, sdk::make_batched_insert_writer(conn, table, size)});
     }
 
     void write(std::span<const relation_tuple> tuples) override {
@@ -186,9 +186,9 @@ public:
                                                            quote_identifier(table));
     }
 
-    std::unique_ptr<tuple_writer> open_tuple_writer(connection& conn) override {
+    std::unique_ptr<tuple_writer> open_tuple_writer(connection& conn, std::string_view table) override {
         const auto packet = query_integer(conn, "SELECT @@max_allowed_packet");
-        return std::make_unique<packet_sized_writer>(conn, rows_per_statement(packet));
+        return std::make_unique<packet_sized_writer>(conn, table, rows_per_statement(packet));
     }
 
     // Answers from information_schema, which lists the current account's global and

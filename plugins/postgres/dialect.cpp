@@ -17,40 +17,7 @@ namespace {
 
 namespace pg = ferry::drivers::postgres;
 
-// Re-throws the current ferry::error with `context` in front, keeping its type: the CLI picks
-// the exit code by type.
-[[noreturn]] void rethrow_with_context(const std::string& context) {
-    try {
-        throw;
-    } catch (const connection_error& e) {
-        throw connection_error(context + e.what());
-    } catch (const permission_error& e) {
-        throw permission_error(context + e.what());
-    } catch (const serialization_error& e) {
-        throw serialization_error(context + e.what(), e.sqlstate());
-    } catch (const sql_error& e) {
-        throw sql_error(context + e.what(), e.sqlstate());
-    } catch (const config_error& e) {
-        throw config_error(context + e.what());
-    }
-}
-
-std::unique_ptr<pg::pg_connection> open_extra_session(const dsn& source, const std::string& purpose) {
-    try {
-        return pg::open(source);
-    } catch (const ferry::error&) {
-        rethrow_with_context("opening a second session " + purpose + ": ");
-    }
-}
-
-std::string quote(std::string_view name) {
-    std::string out = "\"";
-    for (char c : name) {
-        if (c == '"') out += '"';
-        out += c;
-    }
-    return out + "\"";
-}
+using pg::quote_identifier;
 
 // Every Ferry build must derive the same key for the same database, so it is computed here
 // (FNV-1a, fixed forever) rather than by a server function whose output could change.
@@ -69,7 +36,7 @@ std::int64_t lock_key(std::string_view database) {
 class advisory_lock final : public migration_lock {
 public:
     advisory_lock(const dsn& source, std::chrono::seconds timeout)
-        : session_(open_extra_session(with_keepalives(source), "for the migration lock")) {
+        : session_(pg::open_session(with_keepalives(source), "for the migration lock")) {
         // The session sits idle for the whole run; a server-side idle timeout would end it and
         // silently release the lock. The setting exists from PostgreSQL 14 on.
         try {
@@ -153,32 +120,32 @@ private:
 // SHARE lock that blocks no reader or writer of the table, while the writer's session is busy
 // with its own COPY. Memory stays flat: one line at a time, into reused buffers.
 std::unique_ptr<legacy_reader> open_copy_reader(const dsn& source, std::string_view table) {
-    auto session = open_extra_session(source, "to read " + std::string(table));
+    auto session = pg::open_session(source, "to read " + std::string(table));
     session->begin();
     // DateStyle is pinned for this transaction only, so commit_time reaches the writer as ISO
     // text whatever the server's default; the transaction settings must come first.
     session->execute_script(
         "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET LOCAL datestyle TO 'ISO, MDY'");
-    auto rows = session->copy_out(quote(table) + " (" + std::string(sdk::legacy_columns) + ")");
+    auto rows = session->copy_out(quote_identifier(table) + " (" + std::string(sdk::legacy_columns) + ")");
     return sdk::make_rows_reader(std::move(rows), std::move(session));
 }
 
-// COPY keto_relation_tuples FROM STDIN in the writer's transaction. A clean namespace is one
+// COPY <table> FROM STDIN in the writer's transaction. A clean namespace is one
 // COPY from the first write to finish(). A skipped row makes the core run an INSERT on this
 // connection, which ends the COPY (the protocol allows nothing else meanwhile); once that has
 // happened the writer ends its COPY after every write() instead, so the skipped rows of the
 // next batch find the session free: one COPY per batch rather than one per broken row.
 class copy_writer final : public tuple_writer {
 public:
-    explicit copy_writer(pg::pg_connection& conn) : conn_(conn) {}
+    copy_writer(pg::pg_connection& conn, std::string_view table)
+        : conn_(conn), target_(quote_identifier(table) + " (" + std::string(sdk::tuple_columns) + ")") {}
 
     void write(std::span<const relation_tuple> tuples) override {
-        static const std::string target = "keto_relation_tuples (" + std::string(sdk::tuple_columns) + ")";
         if (opened_ && !conn_.copy_in_open()) per_batch_ = true;
         values_.clear();
         values_.reserve(tuples.size() * sdk::tuple_column_count);
         for (const auto& t : tuples) sdk::append_tuple_params(t, values_);
-        conn_.copy_in(target, values_, sdk::tuple_column_count);
+        conn_.copy_in(target_, values_, sdk::tuple_column_count);
         opened_ = true;
         if (per_batch_) conn_.end_copy();
     }
@@ -187,6 +154,7 @@ public:
 
 private:
     pg::pg_connection& conn_;
+    std::string target_;
     std::vector<value> values_;
     bool opened_ = false, per_batch_ = false;
 };
@@ -201,19 +169,14 @@ public:
     std::span<const embedded_file> keto_migrations() const override { return keto_migration_files(); }
 
     std::vector<std::string> history_table_ddl(std::string_view table) const override {
-        const auto t = std::string(table);
-        return {
-            "CREATE TABLE " + quote(t) + " (version VARCHAR(48) NOT NULL, version_self INT NOT NULL DEFAULT 0)",
-            "CREATE UNIQUE INDEX " + quote(t + "_version_idx") + " ON " + quote(t) + " (version)",
-            "CREATE INDEX " + quote(t + "_version_self_idx") + " ON " + quote(t) + " (version_self)",
-        };
+        return pg::history_table_ddl(table);
     }
 
-    std::string quote_identifier(std::string_view name) const override { return quote(name); }
+    std::string quote_identifier(std::string_view name) const override { return pg::quote_identifier(name); }
 
     // PostgreSQL resolves the index through the search path, like the table it belongs to.
     std::string drop_index_sql(std::string_view index, std::string_view) const override {
-        return "DROP INDEX IF EXISTS " + quote(index);
+        return "DROP INDEX IF EXISTS " + pg::quote_identifier(index);
     }
 
     std::unique_ptr<migration_lock> acquire_migration_lock(connection&, const dsn& source,
@@ -239,45 +202,11 @@ public:
     // CREATE on the schema (migrations, Ferry's tables), INSERT/UPDATE/DELETE on the tables
     // there, and ownership of each table (DROP and ALTER need the owner in PostgreSQL).
     std::vector<std::string> missing_write_privileges(connection& conn) override {
-        auto r = conn.query(R"(
-            SELECT 'CREATE on schema ' || coalesce(current_schema(), '(none in search_path)'), NULL
-             WHERE current_schema() IS NULL OR NOT has_schema_privilege(current_schema(), 'CREATE')
-            UNION ALL
-            SELECT p, tablename
-              FROM pg_catalog.pg_tables, unnest(ARRAY['INSERT', 'UPDATE', 'DELETE']) AS p
-             WHERE schemaname = current_schema()
-               AND NOT has_table_privilege(format('%I.%I', schemaname, tablename), p)
-            UNION ALL
-            SELECT 'ownership (to drop or alter)', tablename
-              FROM pg_catalog.pg_tables
-             WHERE schemaname = current_schema() AND NOT pg_has_role(tableowner, 'USAGE')
-            ORDER BY 1, 2)");
-        // Grouped per privilege, naming a few tables: a read-only user lacks them on all.
-        std::vector<std::string> missing;
-        std::string privilege, tables;
-        std::size_t count = 0;
-        auto flush = [&] {
-            if (privilege.empty()) return;
-            if (count > 3) tables += " and " + std::to_string(count - 3) + " more tables";
-            missing.push_back(count ? privilege + " on " + tables : privilege);
-        };
-        while (r->next()) {
-            std::string p(r->text(0));
-            if (p != privilege) {
-                flush();
-                privilege = p;
-                tables.clear();
-                count = 0;
-            }
-            if (r->is_null(1)) continue;
-            if (++count <= 3) tables += (tables.empty() ? "" : ", ") + std::string(r->text(1));
-        }
-        flush();
-        return missing;
+        return pg::missing_write_privileges(conn);
     }
 
-    std::unique_ptr<tuple_writer> open_tuple_writer(connection& conn) override {
-        return std::make_unique<copy_writer>(static_cast<pg::pg_connection&>(conn));
+    std::unique_ptr<tuple_writer> open_tuple_writer(connection& conn, std::string_view table) override {
+        return std::make_unique<copy_writer>(static_cast<pg::pg_connection&>(conn), table);
     }
 };
 

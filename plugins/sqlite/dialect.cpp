@@ -106,8 +106,8 @@ public:
 
     // One prepared single-row INSERT per tuple is SQLite's fastest path inside a transaction:
     // no network, and a short statement keeps the VDBE program small (see docs/benchmarks.md).
-    std::unique_ptr<tuple_writer> open_tuple_writer(connection& conn) override {
-        return sdk::make_batched_insert_writer(conn, 1);
+    std::unique_ptr<tuple_writer> open_tuple_writer(connection& conn, std::string_view table) override {
+        return sdk::make_batched_insert_writer(conn, table, 1);
     }
 
     // SQLite's "privileges" are the file's: the database must be writable, and so must its

@@ -178,7 +178,7 @@ public:
                                                              std::string_view) override {
         throw ferry::error("unused");
     }
-    std::unique_ptr<ferry::tuple_writer> open_tuple_writer(ferry::connection&) override {
+    std::unique_ptr<ferry::tuple_writer> open_tuple_writer(ferry::connection&, std::string_view) override {
         throw ferry::error("unused");
     }
 

@@ -8,7 +8,10 @@
 //   acquire_migration_lock()     once per writing command, before the first write
 //   list_tables()                once per legacy command
 //   open_legacy_reader()         once per namespace copied
-//   open_tuple_writer()          once per namespace copied, inside its transaction
+//   open_tuple_writer()          once per transaction that writes tuples (a namespace, or a
+//                                chunk of one), inside that transaction
+//   begin/restart/commit_transaction()
+//                                around every transaction of the legacy copy
 #pragma once
 
 #include <array>
@@ -29,6 +32,13 @@ namespace ferry {
 struct capabilities {
     // DDL and DML commit together: a migration and its history row are atomic.
     bool transactional_ddl = false;
+    // The most legacy rows one transaction of the copy should carry; 0 means no limit. A
+    // namespace with more rows is copied in resumable chunks of this size into a staging table
+    // and published at once (docs/legacy-migration.md). The operator may lower it.
+    std::uint64_t max_rows_per_transaction = 0;
+    // How often a transaction that failed with a serialization failure (SQLSTATE 40001) is run
+    // in total before the copy gives up; 1 means it is not retried.
+    unsigned transaction_attempts = 1;
 };
 
 // A migration file compiled into a plugin: VERSION_NAME[.DIALECT].(up|down).sql and its text.
@@ -71,7 +81,8 @@ public:
     virtual std::size_t read(std::vector<legacy_row>& batch, std::size_t max_rows) = 0;
 };
 
-// Writes keto_relation_tuples rows inside the caller's open transaction, in batches.
+// Writes rows shaped like keto_relation_tuples into one table (keto_relation_tuples itself, or
+// the staging table of a chunked copy) inside the caller's open transaction, in batches.
 class tuple_writer {
 public:
     virtual ~tuple_writer() = default;
@@ -84,6 +95,10 @@ public:
 class migration_lock {
 public:
     virtual ~migration_lock() = default;
+    // Throws lock_error when the lock is known to be lost (a lease that could not be renewed
+    // and may have passed to another run). Called before every commit of the copy; a lock
+    // tied to a session, which cannot be lost without the session, needs nothing here.
+    virtual void ensure_held() const {}
 };
 
 class dialect {
@@ -120,8 +135,23 @@ public:
     virtual std::unique_ptr<legacy_reader> open_legacy_reader(connection& writer, const dsn& source,
                                                               std::string_view table) = 0;
 
-    // The bulk-insert strategy into keto_relation_tuples, on `conn` inside its transaction.
-    virtual std::unique_ptr<tuple_writer> open_tuple_writer(connection& conn) = 0;
+    // The bulk-insert strategy into `table` (keto_relation_tuples, or a staging table of the
+    // same columns and types), on `conn` inside its transaction.
+    virtual std::unique_ptr<tuple_writer> open_tuple_writer(connection& conn, std::string_view table) = 0;
+
+    // The transaction protocol of the copy. begin_transaction() opens one; after a
+    // serialization_error (from any statement or from commit_transaction()) the core calls
+    // restart_transaction(), which leaves a fresh, empty transaction open, and runs the work
+    // again; commit_transaction() makes it durable. The defaults are plain BEGIN, ROLLBACK +
+    // BEGIN and COMMIT; a server with a retry protocol of its own (CockroachDB's savepoint)
+    // overrides all three. `conn` may no longer be in a transaction when restart is called:
+    // a failed COMMIT ends it.
+    virtual void begin_transaction(connection& conn) { conn.begin(); }
+    virtual void restart_transaction(connection& conn) {
+        if (conn.in_transaction()) conn.rollback();
+        conn.begin();
+    }
+    virtual void commit_transaction(connection& conn) { conn.commit(); }
 
     // Called once before a command's first write. Names each privilege this session lacks
     // for creating, altering and dropping tables and writing rows in the current

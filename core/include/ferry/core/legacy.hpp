@@ -14,6 +14,7 @@
 #include <ferry/core/config.hpp>
 #include <ferry/core/migrations.hpp>
 #include <ferry/core/plugins.hpp>
+#include <ferry/core/retry.hpp>
 #include <ferry/dialect.hpp>
 
 namespace ferry::core::legacy {
@@ -86,7 +87,15 @@ struct copy_options {
     bool strict = false;          // any skipped row rolls the namespace back
     bool force = false;           // copy even if keto_relation_tuples already holds rows of it
     std::size_t batch_rows = 2000;
+    // Legacy rows per transaction; a larger namespace is copied in resumable chunks. Unset:
+    // the dialect's capabilities::max_rows_per_transaction. 0: never chunk.
+    std::optional<std::uint64_t> chunk_rows;
+    // The lock the command holds; checked before every commit (a lease can be lost).
+    const migration_lock* lock = nullptr;
 };
+
+struct fault_hooks;
+struct chunk_progress;
 
 class migrator {
 public:
@@ -95,6 +104,9 @@ public:
     // Throws state_error (with the hint to run `ferry migrate up`) unless every migration of
     // `keto` is applied.
     void require_schema(const migration_set& keto);
+
+    // The lock the command took; checked before every commit of the copy.
+    void guard_with(const migration_lock& lock) { options_.lock = &lock; }
 
     // The recorded copy of a namespace, if any (nullopt also when Ferry's tables don't exist).
     std::optional<copy_record> record(std::int64_t namespace_id);
@@ -117,7 +129,30 @@ public:
     void check_layout(const legacy_table& table);
 
 private:
-    namespace_result run(const legacy_table& table, const namespace_config& ns, copy_observer& observer, bool write);
+    struct pass;
+    namespace_result copy_whole(const legacy_table& table, const namespace_config& ns, copy_observer& observer);
+    namespace_result copy_chunked(const legacy_table& table, const namespace_config& ns, copy_observer& observer,
+                                  std::uint64_t chunk_rows);
+    namespace_result run_dry(const legacy_table& table, const namespace_config& ns, copy_observer& observer);
+    // Reads up to `max_rows` rows (0: all) through `reader` into the pass.
+    void pump(pass& p, legacy_reader& reader, const namespace_config& ns, copy_observer& observer,
+              std::uint64_t max_rows);
+    void report_skip(const namespace_config& ns, const legacy_row& row, skip_reason reason, copy_observer& observer);
+    void report_deferred(pass& p, const namespace_config& ns, copy_observer& observer);
+    std::uint64_t count_namespace(std::string_view table, std::int64_t namespace_id, bool by_network);
+    void refuse_foreign_tuples(const namespace_config& ns, std::uint64_t tuples_before);
+    void refuse_broken_rows_if_strict(const legacy_table& table, const namespace_config& ns,
+                                      std::uint64_t rows_skipped);
+    void verify_and_record(const legacy_table& table, const namespace_config& ns, std::uint64_t rows_read,
+                           std::uint64_t rows_copied, std::uint64_t rows_skipped, std::uint64_t tuples_before,
+                           std::uint64_t skipped_before);
+    std::optional<chunk_progress> load_progress(std::int64_t namespace_id);
+    void save_progress(const namespace_config& ns, const chunk_progress& before, std::uint64_t read,
+                       std::uint64_t copied, std::uint64_t skipped,
+                       const std::optional<std::array<std::string, 5>>& last_key);
+    std::uint64_t chunk_rows() const;
+    retry_policy retries() const;
+    void log_retry(const namespace_config& ns, unsigned next_attempt, const std::string& why);
     std::string network_id(bool create);
 
     database& db_;

@@ -32,10 +32,12 @@ std::unique_ptr<legacy_reader> make_query_reader(std::unique_ptr<connection> con
 std::unique_ptr<legacy_reader> make_rows_reader(std::unique_ptr<rows> source,
                                                 std::unique_ptr<connection> session = nullptr);
 
-// Multi-row INSERT INTO keto_relation_tuples, `rows_per_statement` rows per execution, the
-// statement prepared once per namespace. `timestamp_cast` wraps each commit_time marker when
-// the server needs help parsing text, e.g. "CAST(? AS TIMESTAMP)"; empty means a plain marker.
-std::unique_ptr<tuple_writer> make_batched_insert_writer(connection& conn, std::size_t rows_per_statement,
+// Multi-row INSERT INTO `table` (a plain identifier: the table dialect::open_tuple_writer was
+// given), `rows_per_statement` rows per execution, the statement prepared once per writer.
+// `timestamp_marker` replaces each commit_time marker when the server needs help parsing
+// text, e.g. "CAST(? AS TIMESTAMP)".
+std::unique_ptr<tuple_writer> make_batched_insert_writer(connection& conn, std::string_view table,
+                                                         std::size_t rows_per_statement,
                                                          std::string timestamp_marker = "?");
 
 // Shared by the writers: appends the 10 parameters of one tuple in tuple_columns order.

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <ferry/connection.hpp>
 #include <ferry/dsn.hpp>
@@ -40,11 +41,41 @@ public:
     // query. Nothing else may run on this connection until the rows are exhausted or
     // destroyed; destroying them early cancels the COPY on the server.
     virtual std::unique_ptr<rows> copy_out(std::string_view source) = 0;
+
+    // SAVEPOINT / ROLLBACK TO SAVEPOINT / RELEASE SAVEPOINT `name` in the open transaction.
+    // After rolling back to a savepoint the transaction is healthy again, even if a statement
+    // had failed in it (the connection stops treating it as failed).
+    virtual void savepoint(std::string_view name) = 0;
+    virtual void rollback_to_savepoint(std::string_view name) = 0;
+    virtual void release_savepoint(std::string_view name) = 0;
+};
+
+struct session_options {
+    // Stream large results through server-side cursors (see pg_connection). Off for servers
+    // whose cursors are limited (CockroachDB: no WITH HOLD): every result is then read at once,
+    // so callers keep their queries small (LIMIT).
+    bool server_cursors = true;
 };
 
 // Connects as the DSN says. Throws connection_error (libpq's message on one line, without the
 // password) when the server cannot be reached or refuses the login.
-std::unique_ptr<pg_connection> open(const dsn& source);
+std::unique_ptr<pg_connection> open(const dsn& source, session_options options = {});
+
+// ---- pieces shared by the dialects that speak PostgreSQL's protocol (postgres, cockroach) ----
+
+// "name" with embedded quotes doubled.
+std::string quote_identifier(std::string_view name);
+
+// A popx history table named `table` with its two indexes.
+std::vector<std::string> history_table_ddl(std::string_view table);
+
+// A second session for `purpose` ("for the migration lock"); a failure names the purpose.
+std::unique_ptr<pg_connection> open_session(const dsn& source, const std::string& purpose,
+                                            session_options options = {});
+
+// What this session may not do in the current schema, grouped per privilege and naming a few
+// tables: CREATE on the schema, INSERT/UPDATE/DELETE on its tables, their ownership.
+std::vector<std::string> missing_write_privileges(connection& conn);
 
 // The libpq keyword/value connection string for a postgres:// or postgresql:// DSN: host,
 // port, database, user and password from the URL, then every query parameter. Parameters libpq

@@ -1,0 +1,1 @@
+DROP TABLE ferry_staged_relation_tuples;
