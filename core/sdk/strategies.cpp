@@ -48,6 +48,45 @@ private:
     bool done_ = false;
 };
 
+class keyset_reader_impl final : public keyset_reader {
+public:
+    keyset_reader_impl(connection& conn, std::string table, std::optional<legacy_key> after)
+        : conn_(conn), table_(std::move(table)), after_(std::move(after)) {}
+
+    std::size_t read(std::vector<legacy_row>& batch, std::size_t max_rows) override {
+        if (done_ || max_rows == 0) return 0;
+        const std::string columns(legacy_columns);
+        std::vector<value> params;
+        if (after_)
+            for (const auto& part : *after_) params.emplace_back(std::string_view(part));
+        rows_reader page(conn_.query("SELECT " + columns + " FROM " + table_ +
+                                         (after_ ? " WHERE (" + columns + ") > (?, ?, ?, ?, ?)" : std::string()) +
+                                         " ORDER BY " + columns + " LIMIT " + std::to_string(max_rows),
+                                     params),
+                         nullptr);
+        const auto n = page.read(batch, max_rows);
+        page.read(rest_, 1);  // reaches the end of the result (LIMIT): the session is free again
+        if (n < max_rows) done_ = true;
+        if (n) {
+            const auto& last = batch[n - 1];
+            if (!last.shard_id || !last.object || !last.relation || !last.subject || !last.commit_time)
+                throw state_error(table_ + " has rows with NULL in its primary key, which cannot be read in key "
+                                  "order; copy it in one transaction (--chunk-rows 0) on a dialect that streams it");
+            after_ = legacy_key{*last.shard_id, *last.object, *last.relation, *last.subject, *last.commit_time};
+        }
+        return n;
+    }
+
+    const std::optional<legacy_key>& last_key() const override { return after_; }
+
+private:
+    connection& conn_;
+    std::string table_;
+    std::optional<legacy_key> after_;
+    std::vector<legacy_row> rest_;
+    bool done_ = false;
+};
+
 std::string values_group(std::string_view timestamp_marker) {
     return "(?, ?, ?, ?, ?, ?, ?, ?, ?, " + std::string(timestamp_marker) + ")";
 }
@@ -135,6 +174,11 @@ std::unique_ptr<legacy_reader> make_query_reader(connection& conn, std::string s
 std::unique_ptr<legacy_reader> make_query_reader(std::unique_ptr<connection> conn, std::string select_sql) {
     auto source = conn->query(select_sql);
     return make_rows_reader(std::move(source), std::move(conn));
+}
+
+std::unique_ptr<keyset_reader> make_keyset_reader(connection& conn, std::string quoted_table,
+                                                  std::optional<legacy_key> after) {
+    return std::make_unique<keyset_reader_impl>(conn, std::move(quoted_table), std::move(after));
 }
 
 std::unique_ptr<tuple_writer> make_batched_insert_writer(connection& conn, std::string_view table,

@@ -155,12 +155,22 @@ std::string migrator::network_id(bool create) {
 
 // Hooks for the fault tests (docs/reliability.md): stop hard after N rows of a namespace.
 // FERRY_TEST_PAUSE_AFTER_ROWS holds the open copy transaction for FERRY_TEST_PAUSE_SECONDS
-// (once), so tests can probe what other sessions see mid-copy.
+// (once), so tests can probe what other sessions see mid-copy. FERRY_TEST_PAUSE_BEFORE_COMMIT
+// (seconds) holds a namespace's last transaction once, after its work and just before its
+// commit: a test's conflicting transaction then makes the commit fail with 40001.
 struct fault_hooks {
     static constexpr std::uint64_t never = std::numeric_limits<std::uint64_t>::max();
     std::uint64_t fail_after = never, kill_after = never, pause_after = never;
     unsigned pause_seconds = 5;
-    mutable bool paused = false;
+    unsigned pause_before_commit = 0;
+    mutable bool paused = false, paused_before_commit = false;
+
+    void before_commit() const {
+        if (pause_before_commit == 0 || paused_before_commit) return;
+        paused_before_commit = true;
+        log().info("test hook: pausing before the commit", {{"seconds", pause_before_commit}});
+        std::this_thread::sleep_for(std::chrono::seconds(pause_before_commit));
+    }
 
     static std::uint64_t rows_from(const char* variable) {
         const char* v = std::getenv(variable);
@@ -170,6 +180,8 @@ struct fault_hooks {
         : fail_after(rows_from("FERRY_TEST_FAIL_AFTER_ROWS")), kill_after(rows_from("FERRY_TEST_KILL_AFTER_ROWS")),
           pause_after(rows_from("FERRY_TEST_PAUSE_AFTER_ROWS")) {
         if (const char* v = std::getenv("FERRY_TEST_PAUSE_SECONDS")) pause_seconds = std::strtoul(v, nullptr, 10);
+        if (const char* v = std::getenv("FERRY_TEST_PAUSE_BEFORE_COMMIT"))
+            pause_before_commit = std::strtoul(v, nullptr, 10);
     }
     void check(std::uint64_t rows) const {
         if (rows >= pause_after && !paused) {
@@ -188,51 +200,7 @@ constexpr std::size_t max_value_length = 64;
 
 bool too_long(std::string_view v) { return v.size() > max_value_length && utf8_length(v) > max_value_length; }
 
-// The primary key of a legacy table (v0.6 gave every row the shard_id "default", so only all
-// five columns identify one), as text.
-using legacy_key = std::array<std::string, 5>;
-
-// Pages through a legacy table in primary-key order, one query per read(), each result drained
-// before read() returns: a chunk can start after any key, and the writer may use the same
-// connection between pages (MySQL allows nothing else while a result streams).
-class keyset_reader final : public legacy_reader {
-public:
-    keyset_reader(connection& conn, dialect& dia, std::string_view table, std::optional<legacy_key> after)
-        : conn_(conn), table_(dia.quote_identifier(table)), after_(std::move(after)) {}
-
-    std::size_t read(std::vector<legacy_row>& batch, std::size_t max_rows) override {
-        if (done_ || max_rows == 0) return 0;
-        const std::string columns(sdk::legacy_columns);
-        std::vector<value> params;
-        if (after_)
-            for (const auto& part : *after_) params.emplace_back(std::string_view(part));
-        auto page = sdk::make_rows_reader(
-            conn_.query("SELECT " + columns + " FROM " + table_ +
-                            (after_ ? " WHERE (" + columns + ") > (?, ?, ?, ?, ?)" : std::string()) + " ORDER BY " +
-                            columns + " LIMIT " + std::to_string(max_rows),
-                        params));
-        const auto n = page->read(batch, max_rows);
-        page->read(rest_, 1);  // reaches the end of the result (LIMIT): the session is free again
-        if (n < max_rows) done_ = true;
-        if (n) {
-            const auto& last = batch[n - 1];
-            if (!last.shard_id || !last.object || !last.relation || !last.subject || !last.commit_time)
-                throw state_error(table_ + " has rows with NULL in its primary key, which cannot be copied in chunks; "
-                                  "copy this namespace in one transaction with --chunk-rows 0");
-            after_ = legacy_key{*last.shard_id, *last.object, *last.relation, *last.subject, *last.commit_time};
-        }
-        return n;
-    }
-
-    const std::optional<legacy_key>& last_key() const { return after_; }
-
-private:
-    connection& conn_;
-    std::string table_;
-    std::optional<legacy_key> after_;
-    std::vector<legacy_row> rest_;
-    bool done_ = false;
-};
+using sdk::legacy_key;
 
 }  // namespace
 
@@ -284,6 +252,16 @@ void migrator::report_skip(const namespace_config& ns, const legacy_row& row, sk
 void migrator::report_deferred(pass& p, const namespace_config& ns, copy_observer& observer) {
     for (const auto& [row, reason] : p.unreported) report_skip(ns, row, reason, observer);
     p.unreported.clear();
+}
+
+void migrator::report_on_failure(pass& p, const namespace_config& ns, copy_observer& observer,
+                                 const std::function<void()>& work) {
+    try {
+        work();
+    } catch (...) {
+        report_deferred(p, ns, observer);
+        throw;
+    }
 }
 
 void migrator::pump(pass& p, legacy_reader& reader, const namespace_config& ns, copy_observer& observer,
@@ -453,6 +431,9 @@ namespace_result migrator::copy_whole(const legacy_table& table, const namespace
     observer.started(ns, total);
 
     pass p;
+    // Broken rows of the attempt that failed for good are reported all the same (--strict
+    // refers to them), once.
+    report_on_failure(p, ns, observer, [&] {
     run_in_transaction(
         conn, dia, policy, "copying namespace " + ns.name,
         [&](unsigned) {
@@ -470,8 +451,10 @@ namespace_result migrator::copy_whole(const legacy_table& table, const namespace
             verify_and_record(table, ns, p.rows_read, p.rows_copied, p.rows_skipped, tuples_before, skipped_before);
             refuse_broken_rows_if_strict(table, ns, p.rows_skipped);
             if (options_.lock) options_.lock->ensure_held();
+            faults.before_commit();
         },
         [&](unsigned attempt, const std::string& why) { log_retry(ns, attempt, why); });
+    });
     report_deferred(p, ns, observer);
 
     namespace_result result;
@@ -521,6 +504,7 @@ namespace_result migrator::copy_chunked(const legacy_table& table, const namespa
     for (bool more = true; more;) {
         pass p;
         std::optional<legacy_key> last_key;
+        report_on_failure(p, ns, observer, [&] {
         run_in_transaction(
             conn, dia, policy, "copying chunk " + std::to_string(progress->chunks + 1) + " of namespace " + ns.name,
             [&](unsigned) {
@@ -530,14 +514,15 @@ namespace_result migrator::copy_chunked(const legacy_table& table, const namespa
                 p.defer_reports = true;
                 p.rows_before = progress->rows_read;
                 p.faults = &faults;
-                keyset_reader reader(conn, dia, table.table, progress->last_key);
-                pump(p, reader, ns, observer, chunk_rows);
+                auto reader = sdk::make_keyset_reader(conn, dia.quote_identifier(table.table), progress->last_key);
+                pump(p, *reader, ns, observer, chunk_rows);
                 refuse_broken_rows_if_strict(table, ns, p.rows_skipped);
-                last_key = reader.last_key();
+                last_key = reader->last_key();
                 if (p.rows_read > 0) save_progress(ns, *progress, p.rows_read, p.rows_copied, p.rows_skipped, last_key);
                 if (options_.lock) options_.lock->ensure_held();
             },
             [&](unsigned attempt, const std::string& why) { log_retry(ns, attempt, why); });
+        });
         report_deferred(p, ns, observer);
         for (auto& [reason, n] : p.skipped_by_reason) skipped_by_reason[reason] += n;
         if (p.rows_read > 0) {
@@ -564,6 +549,7 @@ namespace_result migrator::copy_chunked(const legacy_table& table, const namespa
             conn.execute("DELETE FROM ferry_staged_relation_tuples WHERE namespace_id = ?", ns_param);
             conn.execute("DELETE FROM ferry_legacy_progress WHERE namespace_id = ?", ns_param);
             if (options_.lock) options_.lock->ensure_held();
+            faults.before_commit();
         },
         [&](unsigned attempt, const std::string& why) { log_retry(ns, attempt, why); });
 
@@ -654,20 +640,20 @@ namespace_result migrator::copy(const legacy_table& table, const namespace_confi
         return r;
     }
     namespace_result result;
+    bool chunked = false;
     try {
         const auto limit = chunk_rows();
-        const bool resuming = load_progress(ns.id).has_value();
-        if (resuming || (limit > 0 && count_rows(table) > limit))
-            result = copy_chunked(table, ns, observer, limit ? limit : options_.batch_rows);
-        else
-            result = copy_whole(table, ns, observer);
+        chunked = load_progress(ns.id).has_value() || (limit > 0 && count_rows(table) > limit);
+        result = chunked ? copy_chunked(table, ns, observer, limit ? limit : options_.batch_rows)
+                         : copy_whole(table, ns, observer);
     } catch (const ferry::error& e) {
         nid_.reset();  // a rolled-back network row must not be reused
         // These already name the namespace and what to do.
         if (dynamic_cast<const verification_error*>(&e) || dynamic_cast<const state_error*>(&e)) throw;
         throw error("migrating namespace " + ns.name + " (id " + std::to_string(ns.id) + ") failed: " + e.what() +
-                    (chunk_rows() > 0 ? ". Chunks already staged stay invisible to Keto and are resumed"
-                                      : ". It was rolled back, nothing of it was kept") +
+                    (chunked ? ". The chunks committed before it stay staged, invisible to Keto, and the next run "
+                               "resumes after them"
+                             : ". It was rolled back, nothing of it was kept") +
                     "; namespaces finished before it stay migrated. Fix the cause and run the command again to "
                     "continue");
     }

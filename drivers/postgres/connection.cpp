@@ -4,6 +4,9 @@
 #include <cctype>
 #include <charconv>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
 #include <vector>
 
 #include <pqxx/pqxx>
@@ -15,6 +18,55 @@
 
 namespace ferry::drivers::postgres {
 namespace {
+
+// FERRY_TRACE_SQL: one line per statement sent, "s<session> <sql with whitespace collapsed>".
+// Sessions are numbered in the order this process opens them.
+class sql_trace {
+public:
+    static sql_trace& instance() {
+        static sql_trace t;
+        return t;
+    }
+    bool enabled() const { return file_ != nullptr; }
+    int new_session() {
+        std::lock_guard<std::mutex> g(mutex_);
+        return ++sessions_;
+    }
+    void write(int session, std::string_view sql) {
+        if (!file_) return;
+        std::string line = "s" + std::to_string(session) + " ";
+        bool space = false;
+        for (char c : sql) {
+            if (std::isspace(static_cast<unsigned char>(c))) {
+                space = true;
+                continue;
+            }
+            if (space && line.back() != ' ') line += ' ';
+            space = false;
+            line += c;
+        }
+        line += '\n';
+        std::lock_guard<std::mutex> g(mutex_);
+        std::fputs(line.c_str(), file_);
+        std::fflush(file_);
+    }
+
+private:
+    sql_trace() {
+        if (const char* path = std::getenv("FERRY_TRACE_SQL"); path && *path) file_ = std::fopen(path, "a");
+    }
+    std::FILE* file_ = nullptr;
+    std::mutex mutex_;
+    int sessions_ = 0;
+};
+
+bool starts_with_words(std::string_view sql, std::string_view words) {
+    while (!sql.empty() && std::isspace(static_cast<unsigned char>(sql.front()))) sql.remove_prefix(1);
+    if (sql.size() < words.size()) return false;
+    for (std::size_t i = 0; i < words.size(); ++i)
+        if (std::toupper(static_cast<unsigned char>(sql[i])) != words[i]) return false;
+    return true;
+}
 
 // Rows fetched per round trip from a cursor: big enough that latency does not dominate,
 // small enough that a block of wide rows stays a few MiB at most.
@@ -295,7 +347,8 @@ private:
 class connection_impl final : public pg_connection {
 public:
     connection_impl(const dsn& source, session_options options)
-        : source_(source), options_(options), conn_(conninfo(source)), quiet_(conn_) {}
+        : source_(source), options_(options), session_(sql_trace::instance().new_session()),
+          conn_(conninfo(source)), quiet_(conn_) {}
 
     ~connection_impl() override {
         // Whatever is still open is abandoned: the transaction rolls back when the session ends.
@@ -307,6 +360,7 @@ public:
     void execute(std::string_view sql, std::span<const value> params) override {
         guarded("executing a statement", [&] {
             before_statement();
+            trace(sql);
             if (params.empty()) {
                 run([&](pqxx::transaction_base& t) { return t.exec(std::string(sql)); });
                 return;
@@ -317,12 +371,16 @@ public:
                 return t.exec_params(numbered, pqxx::prepare::make_dynamic_params(p.pointers));
             });
         });
+        // The transaction is usable again after a rollback to a savepoint (CockroachDB's
+        // retry protocol relies on it).
+        if (work_ && starts_with_words(sql, "ROLLBACK TO")) work_failed_ = false;
     }
 
     void execute_script(std::string_view script) override {
         // The simple query protocol runs every statement of the text in one round trip.
         guarded("executing a script", [&] {
             before_statement();
+            trace(script);
             run([&](pqxx::transaction_base& t) { return t.exec(std::string(script)); });
         });
     }
@@ -330,6 +388,7 @@ public:
     std::unique_ptr<rows> query(std::string_view sql, std::span<const value> params) override {
         return guarded("running a query", [&]() -> std::unique_ptr<rows> {
             before_statement();
+            trace(sql);
             const auto numbered = params.empty() ? std::string(sql) : numbered_for(sql, params.size());
             const text_params p(params);
             auto exec = [&](const std::string& text) {
@@ -355,6 +414,7 @@ public:
             int markers = 0;
             const auto numbered = number_markers(sql, &markers);
             auto name = "ferry_stmt_" + std::to_string(++next_id_);
+            trace("PREPARE " + name + " AS " + std::string(sql));
             conn_.prepare(name, numbered);
             try {
                 conn_.prepare_now(name);  // report a bad statement here, not at its first use
@@ -370,6 +430,7 @@ public:
         if (work_) throw usage_error("a transaction is already open on this connection");
         guarded("starting a transaction", [&] {
             before_statement();
+            trace("BEGIN");
             work_ = std::make_unique<pqxx::work>(conn_);
             work_failed_ = false;
         });
@@ -380,6 +441,7 @@ public:
         guarded("committing", [&] { end_copy_now(); });
         auto work = std::move(work_);
         ++generation_;
+        trace("COMMIT");
         guarded("committing", [&] { work->commit(); });
     }
 
@@ -388,20 +450,11 @@ public:
         abandon_copies();
         auto work = std::move(work_);
         ++generation_;
+        trace("ROLLBACK");
         guarded("rolling back", [&] { work->abort(); });
     }
 
     bool in_transaction() const override { return work_ != nullptr; }
-
-    void savepoint(std::string_view name) override { transaction_control("SAVEPOINT ", name); }
-
-    void rollback_to_savepoint(std::string_view name) override {
-        abandon_copies();
-        transaction_control("ROLLBACK TO SAVEPOINT ", name);
-        work_failed_ = false;
-    }
-
-    void release_savepoint(std::string_view name) override { transaction_control("RELEASE SAVEPOINT ", name); }
 
     // ---- pg_connection ------------------------------------------------------------------
 
@@ -431,6 +484,7 @@ public:
         if (!work_) throw usage_error("COPY TO STDOUT needs an open transaction");
         return guarded("starting COPY TO STDOUT", [&] {
             before_statement();
+            trace("COPY " + std::string(source) + " TO STDOUT");
             auto stream = std::make_unique<pqxx::stream_from>(*work_, std::string(source));
             auto r = std::make_unique<copy_rows>(*this, std::move(stream));
             copy_out_ = r.get();
@@ -478,6 +532,7 @@ public:
                               std::to_string(params.size()) + " parameters were given");
         return guarded("executing a prepared statement", [&] {
             before_statement();
+            trace("EXECUTE " + name);
             const text_params p(params);
             const auto r = run([&](pqxx::transaction_base& t) {
                 return t.exec_prepared(name, pqxx::prepare::make_dynamic_params(p.pointers));
@@ -506,13 +561,8 @@ public:
 private:
     // A COPY occupies the session: end the one we write (its rows are complete) before
     // anything else is sent; refuse while one is being read.
-    void transaction_control(std::string_view verb, std::string_view savepoint) {
-        if (!work_) throw usage_error(std::string(verb) + "needs an open transaction");
-        const auto sql = std::string(verb) + quote_identifier(savepoint);
-        guarded("managing a savepoint", [&] {
-            before_statement();
-            run([&](pqxx::transaction_base& t) { return t.exec(sql); });
-        });
+    void trace(std::string_view sql) {
+        if (sql_trace::instance().enabled()) sql_trace::instance().write(session_, sql);
     }
 
     void before_statement() {
@@ -542,6 +592,7 @@ private:
     void start_copy(std::string_view target) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+        trace("COPY " + std::string(target) + " FROM STDIN");
         writer_ = std::make_unique<pqxx::tablewriter>(*work_, std::string(target));
 #pragma GCC diagnostic pop
         writer_target_ = target;
@@ -584,6 +635,7 @@ private:
 
     dsn source_;
     session_options options_;
+    int session_ = 0;
     pqxx::connection conn_;
     // Notices (DROP ... IF EXISTS "skipping", pqxx's own warnings) would go to stderr; Ferry
     // reports what matters through its own messages.

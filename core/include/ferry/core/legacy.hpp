@@ -5,6 +5,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -139,6 +140,9 @@ private:
               std::uint64_t max_rows);
     void report_skip(const namespace_config& ns, const legacy_row& row, skip_reason reason, copy_observer& observer);
     void report_deferred(pass& p, const namespace_config& ns, copy_observer& observer);
+    // Runs `work`; if it throws, reports the pass's broken rows still unreported, then rethrows.
+    void report_on_failure(pass& p, const namespace_config& ns, copy_observer& observer,
+                           const std::function<void()>& work);
     std::uint64_t count_namespace(std::string_view table, std::int64_t namespace_id, bool by_network);
     void refuse_foreign_tuples(const namespace_config& ns, std::uint64_t tuples_before);
     void refuse_broken_rows_if_strict(const legacy_table& table, const namespace_config& ns,

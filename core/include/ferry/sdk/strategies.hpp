@@ -2,8 +2,10 @@
 // writer. A plugin uses them as they are or supplies its own (PostgreSQL's COPY, say).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,6 +33,26 @@ std::unique_ptr<legacy_reader> make_query_reader(std::unique_ptr<connection> con
 // open as long as the reader and closed after the rows.
 std::unique_ptr<legacy_reader> make_rows_reader(std::unique_ptr<rows> source,
                                                 std::unique_ptr<connection> session = nullptr);
+
+// The primary key of a legacy table, as text. v0.6 gave every row the shard_id "default", so
+// only all five columns identify one.
+using legacy_key = std::array<std::string, 5>;
+
+// A legacy reader that knows where it is.
+class keyset_reader : public legacy_reader {
+public:
+    // The key of the last row read, if any.
+    virtual const std::optional<legacy_key>& last_key() const = 0;
+};
+
+// Pages through `quoted_table` in primary-key order, starting after `after`: one query
+// (ORDER BY the key, LIMIT the rows asked for) per read(), each drained before read() returns.
+// Memory stays bounded without server-side cursors, a chunk can start after any key, and the
+// caller may run other statements on `conn` between reads (MySQL allows nothing else while a
+// result streams). Throws state_error when a row with a NULL key column ends a page: there
+// would be no key to continue from.
+std::unique_ptr<keyset_reader> make_keyset_reader(connection& conn, std::string quoted_table,
+                                                  std::optional<legacy_key> after = std::nullopt);
 
 // Multi-row INSERT INTO `table` (a plain identifier: the table dialect::open_tuple_writer was
 // given), `rows_per_statement` rows per execution, the statement prepared once per writer.

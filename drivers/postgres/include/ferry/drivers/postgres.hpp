@@ -21,6 +21,13 @@ namespace ferry::drivers::postgres {
 // of 2000 rows; any other statement returns its whole result at once. Statements outside a
 // transaction commit on their own. Parameters travel as text and the server infers their types;
 // write `?::bigint` where a function is overloaded.
+//
+// Savepoints are plain statements (execute("SAVEPOINT x")); after a successful
+// `ROLLBACK TO SAVEPOINT` the connection treats its transaction as healthy again.
+//
+// FERRY_TRACE_SQL=FILE appends every statement this driver sends (text only, never parameters)
+// to FILE, one line each, prefixed by a session number: how the golden tests see the exact SQL
+// of each step, and how an operator can.
 class pg_connection : public connection {
 public:
     // Appends rows to `COPY <target> FROM STDIN` in the open transaction. `target` is a table
@@ -41,13 +48,6 @@ public:
     // query. Nothing else may run on this connection until the rows are exhausted or
     // destroyed; destroying them early cancels the COPY on the server.
     virtual std::unique_ptr<rows> copy_out(std::string_view source) = 0;
-
-    // SAVEPOINT / ROLLBACK TO SAVEPOINT / RELEASE SAVEPOINT `name` in the open transaction.
-    // After rolling back to a savepoint the transaction is healthy again, even if a statement
-    // had failed in it (the connection stops treating it as failed).
-    virtual void savepoint(std::string_view name) = 0;
-    virtual void rollback_to_savepoint(std::string_view name) = 0;
-    virtual void release_savepoint(std::string_view name) = 0;
 };
 
 struct session_options {
