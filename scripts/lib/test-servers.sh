@@ -52,11 +52,24 @@ GRANT CONNECT ON DATABASE ferry TO ferry_reader;
 \\c ferry
 GRANT USAGE ON SCHEMA public TO ferry_reader;
 ALTER DEFAULT PRIVILEGES FOR ROLE ferry IN SCHEMA public GRANT SELECT ON TABLES TO ferry_reader;
+CREATE DATABASE ferry_crdb OWNER ferry;
+GRANT CONNECT ON DATABASE ferry_crdb TO ferry_reader;
+\\c ferry_crdb
+GRANT USAGE ON SCHEMA public TO ferry_reader;
+ALTER DEFAULT PRIVILEGES FOR ROLE ferry IN SCHEMA public GRANT SELECT ON TABLES TO ferry_reader;
 SQL
   export FERRY_TEST_POSTGRES_DSN="postgres://ferry:ferry-test-pw@127.0.0.1:$port/ferry?sslmode=disable"
   # A user that may read everything Ferry's user creates and write nothing.
   export FERRY_TEST_POSTGRES_READONLY_DSN="postgres://ferry_reader:ferry-reader-pw@127.0.0.1:$port/ferry?sslmode=disable"
   export FERRY_TEST_POSTGRES_ADMIN="$FERRY_PG_BIN/psql -h $FERRY_PG_DATA -p $port -U postgres"
+  # No CockroachDB server can be installed here: unless the caller points
+  # FERRY_TEST_COCKROACH_DSN at a real one (CI does), the cockroach plugin runs the conformance
+  # suite against a database of its own on this PostgreSQL server, in its test-only mode.
+  if [[ -z "${FERRY_TEST_COCKROACH_DSN:-}" ]]; then
+    export FERRY_TEST_COCKROACH_DSN="cockroach://ferry:ferry-test-pw@127.0.0.1:$port/ferry_crdb?sslmode=disable"
+    export FERRY_TEST_COCKROACH_READONLY_DSN="cockroach://ferry_reader:ferry-reader-pw@127.0.0.1:$port/ferry_crdb?sslmode=disable"
+    export FERRY_TEST_COCKROACH_ON_POSTGRES=1
+  fi
   echo "test-servers: PostgreSQL $("$FERRY_PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
 }
 

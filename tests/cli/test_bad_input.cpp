@@ -16,12 +16,6 @@ using strings = std::vector<std::string>;
 
 namespace {
 
-std::string snapshot(db_fixture& fx) {
-    std::string out;
-    for (const auto& t : fx.tables()) out += t + "=" + std::to_string(fx.count_rows(t)) + "\n";
-    return out;
-}
-
 fs::path bad_plugin(const std::string& name) {
     return fs::path(FERRY_TEST_BAD_PLUGIN_DIR) / ("libferry_bad_" + name + FERRY_TEST_BAD_PLUGIN_SUFFIX);
 }
@@ -35,7 +29,7 @@ TEST_CASE_FIXTURE(db_fixture, "bad DSNs and plugins: one line naming the problem
     auto s = seed({"--namespaces", "a=0", "--tuples", "20"});
     INFO(describe(s));
     REQUIRE(s.exit_code == 0);
-    const auto before = snapshot(*this);
+    const auto before = snapshot();
     const std::string secret = "Pl41n-s3cret-pw";
 
     // Plugin directories, mode 0700: one holding only a wrong-ABI plugin, one only random bytes,
@@ -79,7 +73,7 @@ TEST_CASE_FIXTURE(db_fixture, "bad DSNs and plugins: one line naming the problem
         CHECK(lines_of(r.err).size() == 1);
         for (const auto& n : c.named) CHECK(contains(r.err, n));
         CHECK_FALSE(contains(r.err + r.out, secret));
-        CHECK(snapshot(*this) == before);
+        CHECK(snapshot() == before);
     }
     // The same bad DSN through DSN and through the config file: the same refusal, no password.
     write_file(dir() / "config.yml", "dsn: postgres://u:" + secret + "@h:notaport/db\n");
@@ -96,7 +90,7 @@ TEST_CASE_FIXTURE(db_fixture, "bad DSNs and plugins: one line naming the problem
         CHECK(contains(r.err, "port"));
         CHECK_FALSE(contains(r.err + r.out, secret));
     }
-    CHECK(snapshot(*this) == before);
+    CHECK(snapshot() == before);
 }
 
 }  // TEST_SUITE

@@ -131,6 +131,14 @@ std::optional<int> configure_kit(int& argc, char** argv) {
     return std::nullopt;
 }
 
+bool speaks_postgres(std::string_view dialect) { return dialect == "postgres" || dialect == "cockroach"; }
+
+std::string read_only_dsn_variable(std::string_view dialect) {
+    std::string upper(dialect);
+    std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return std::toupper(c); });
+    return "FERRY_TEST_" + upper + "_READONLY_DSN";
+}
+
 const core::plugin_registry& registry() {
     static const core::plugin_registry reg = core::plugin_registry::load({kit().plugin_dir});
     return reg;
@@ -144,7 +152,7 @@ std::optional<int> select_target_from_environment() {
     if (custom) {
         t.dsn_template = custom;
         t.dialect.clear();  // the name of the plugin serving its scheme, below
-    } else if (t.dialect == "postgres" || t.dialect == "mysql") {
+    } else if (t.dialect == "postgres" || t.dialect == "mysql" || t.dialect == "cockroach") {
         std::string upper = t.dialect;
         std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return std::toupper(c); });
         const std::string var = "FERRY_TEST_" + upper + "_DSN";
@@ -162,7 +170,7 @@ std::optional<int> select_target_from_environment() {
         t.server_dsn = server;
     } else if (t.dialect != "sqlite") {
         std::cerr << "FAILED: FERRY_CONFORMANCE_DIALECT=" << t.dialect
-                  << " is not a dialect this harness knows; use sqlite, postgres or mysql\n";
+                  << " is not a dialect this harness knows; use sqlite, postgres, mysql or cockroach\n";
         return 1;
     }
     std::string scheme;
@@ -312,7 +320,8 @@ std::vector<std::string> split_list(std::string_view text) {
 // The per-dialect helpers know the shipped dialects only.
 void require_shipped(const char* what) {
     const auto& t = current_target();
-    if (!t.shipped() || (t.dialect != "sqlite" && t.dialect != "postgres" && t.dialect != "mysql"))
+    if (!t.shipped() ||
+        (t.dialect != "sqlite" && t.dialect != "postgres" && t.dialect != "mysql" && t.dialect != "cockroach"))
         throw std::logic_error(std::string(what) + " is known for the shipped dialects only (a test must skip "
                                                    "it for a plugin tested by DSN)");
 }
@@ -372,7 +381,7 @@ table_shape db_fixture::describe_table(std::string_view table) {
     }
 
     // PostgreSQL and MySQL share information_schema; only the name of the current schema differs.
-    const std::string schema = dialect_name == "postgres" ? "current_schema()" : "DATABASE()";
+    const std::string schema = speaks_postgres(dialect_name) ? "current_schema()" : "DATABASE()";
     {
         auto r = conn().query("SELECT column_name, data_type, character_maximum_length, is_nullable "
                               "FROM information_schema.columns WHERE table_schema = " + schema +
@@ -394,7 +403,7 @@ table_shape db_fixture::describe_table(std::string_view table) {
             name);
         while (r->next()) shape.primary_key.emplace_back(r->text(0));
     }
-    if (dialect_name == "postgres") {
+    if (speaks_postgres(dialect_name)) {
         auto r = conn().query(
             "SELECT c.relname, CASE WHEN i.indisunique THEN 1 ELSE 0 END, "
             "COALESCE(pg_get_expr(i.indpred, i.indrelid), ''), "
@@ -427,8 +436,7 @@ std::optional<std::string> db_fixture::read_only_dsn() const {
     require_shipped("a read-only user");
     const auto& t = current_target();
     if (t.dialect == "sqlite") return dsn_ + "&mode=ro";
-    const char* v = non_empty_env(t.dialect == "postgres" ? "FERRY_TEST_POSTGRES_READONLY_DSN"
-                                                          : "FERRY_TEST_MYSQL_READONLY_DSN");
+    const char* v = non_empty_env(read_only_dsn_variable(t.dialect).c_str());
     if (!v) return std::nullopt;
     return std::string(v);
 }
@@ -455,7 +463,7 @@ std::string db_fixture::dsn_with_address(std::string_view host, unsigned port, i
     std::string out = dsn_;
     out.replace(at, from.size(), std::string(host) + ":" + std::to_string(port));
     out += out.find('?') == std::string::npos ? '?' : '&';
-    out += current_target().dialect == "postgres" ? "connect_timeout=" + std::to_string(seconds)
+    out += speaks_postgres(current_target().dialect) ? "connect_timeout=" + std::to_string(seconds)
                                                   : "timeout=" + std::to_string(seconds) + "s";
     return out;
 }
@@ -465,7 +473,7 @@ void db_fixture::limit_waits(connection& c, int seconds) {
     const auto n = std::to_string(seconds);
     if (d == "sqlite") {
         c.execute("PRAGMA busy_timeout = " + std::to_string(seconds * 1000));
-    } else if (d == "postgres") {
+    } else if (speaks_postgres(d)) {
         c.execute("SET statement_timeout = '" + n + "s'");
         c.execute("SET lock_timeout = '" + n + "s'");
     } else if (d == "mysql") {
@@ -482,7 +490,7 @@ void db_fixture::limit_waits(connection& c, int seconds) {
 namespace {
 
 std::string session_id(connection& c, const std::string& dialect) {
-    auto r = c.query(dialect == "postgres" ? "SELECT pg_backend_pid()" : "SELECT CONNECTION_ID()");
+    auto r = c.query(speaks_postgres(dialect) ? "SELECT pg_backend_pid()" : "SELECT CONNECTION_ID()");
     if (!r->next()) throw std::runtime_error("no session id");
     return std::string(r->text(0));
 }
@@ -499,7 +507,7 @@ int db_fixture::kill_other_sessions(const std::vector<connection*>& keep) {
     std::vector<std::string> victims;
     {
         auto r = killer.conn->query(
-            d == "postgres"
+            speaks_postgres(d)
                 ? "SELECT pid FROM pg_catalog.pg_stat_activity WHERE datname = current_database() "
                   "AND usename = current_user AND application_name = 'ferry' ORDER BY pid"
                 : "SELECT id FROM information_schema.processlist WHERE user = SUBSTRING_INDEX(CURRENT_USER(), '@', 1) "
@@ -513,7 +521,7 @@ int db_fixture::kill_other_sessions(const std::vector<connection*>& keep) {
     for (const auto& id : victims) {
         if (!std::all_of(id.begin(), id.end(), [](unsigned char c) { return std::isdigit(c); })) continue;
         try {
-            if (d == "postgres")
+            if (speaks_postgres(d))
                 ended += query_integer(*killer.conn,
                                        "SELECT CASE WHEN pg_terminate_backend(" + id + ") THEN 1 ELSE 0 END") != 0;
             else {
@@ -525,6 +533,13 @@ int db_fixture::kill_other_sessions(const std::vector<connection*>& keep) {
         }
     }
     return ended;
+}
+
+std::string db_fixture::snapshot() {
+    std::string out;
+    for (const auto& t : tables())
+        if (t != "ferry_lease") out += t + "=" + std::to_string(count_rows(t)) + "\n";
+    return out;
 }
 
 std::vector<std::string> db_fixture::tables() {

@@ -26,7 +26,7 @@
 namespace ferry::test {
 
 struct target {
-    std::string dialect;     // sqlite | postgres | mysql; with dsn_template, the serving plugin's name
+    std::string dialect;     // sqlite | postgres | mysql | cockroach; with dsn_template, the serving plugin's name
     std::string server_dsn;  // from FERRY_TEST_<X>_DSN; empty for sqlite
     // --dsn / FERRY_CONFORMANCE_DSN, for any plugin (a third party's): "{dir}" becomes each test
     // case's scratch directory, so a file database is fresh per case; without "{dir}" every
@@ -90,6 +90,11 @@ struct table_shape {
 
 // The plugins of kit().plugin_dir (this build's by default), loaded once.
 const core::plugin_registry& registry();
+
+// PostgreSQL and CockroachDB share the catalog queries and session functions the fixture uses.
+bool speaks_postgres(std::string_view dialect);
+// FERRY_TEST_<DIALECT>_READONLY_DSN.
+std::string read_only_dsn_variable(std::string_view dialect);
 
 // Reads FERRY_CONFORMANCE_DIALECT and the server DSN variable, checks that a plugin serves the
 // dialect. Returns nullopt to go on running tests, or the exit code main() must return now
@@ -176,6 +181,10 @@ public:
 
     // --- database inspection, generic over dialects ---
     std::vector<std::string> tables();
+    // Every table with its row count, one per line: "changes nothing" means this stays the same.
+    // The lease table of a lease-locked dialect is left out: a run the server killed cannot
+    // release its lease, which then expires by design.
+    std::string snapshot();
     bool has_table(std::string_view name);
     // The versions in a history table, sorted ascending; empty when the table does not exist.
     std::vector<std::string> history(std::string_view table = "schema_migration");

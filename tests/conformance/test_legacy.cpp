@@ -406,13 +406,6 @@ std::map<std::int64_t, record> records(db_fixture& fx) {
     return out;
 }
 
-// Every table with its row count: "changes nothing" means this stays the same.
-std::string snapshot(db_fixture& fx) {
-    std::string out;
-    for (const auto& t : fx.tables()) out += t + "=" + std::to_string(fx.count_rows(t)) + "\n";
-    return out;
-}
-
 // The two index names of a dropped legacy table are free again (index names are schema-wide on
 // SQLite and PostgreSQL; on MySQL they are per table, so this holds trivially there).
 void check_index_names_free(db_fixture& fx, std::int64_t id) {
@@ -750,7 +743,7 @@ TEST_CASE_FIXTURE(db_fixture, "every subject form, hard text, lengths, NULLs and
     }
 
     // Re-running after success: nothing to be done, nothing added.
-    const auto before = snapshot(*this);
+    const auto before = snapshot();
     auto again = legacy(*this, hard_cfg, {"--yes"});
     INFO(describe(again));
     CHECK(again.exit_code == 0);
@@ -759,7 +752,7 @@ TEST_CASE_FIXTURE(db_fixture, "every subject form, hard text, lengths, NULLs and
     INFO(describe(named));
     CHECK(named.exit_code == 0);
     CHECK(contains(named.out, "Nothing to be done"));
-    CHECK(snapshot(*this) == before);
+    CHECK(snapshot() == before);
     check_migrated(*this, e);
 }
 
@@ -1028,7 +1021,7 @@ TEST_CASE_FIXTURE(db_fixture, "a declined drop keeps the table; re-runs copy not
 TEST_CASE_FIXTURE(db_fixture, "prompts: Keto's texts, answers from stdin, end of input changes nothing") {
     const ns_list cfg{{0, "a"}, {7, "b"}};
     build_database(*this, cfg, {{0, {"alice", "broken#row"}}, {7, {"bob", "b:x#y"}}});
-    const auto before = snapshot(*this);
+    const auto before = snapshot();
     const auto all = expectation::of(*this, cfg, {0, 7});
     REQUIRE(all.tuples.size() == 3);  // alice, bob, b:x#y
     REQUIRE(all.skipped.size() == 1);  // broken#row
@@ -1042,7 +1035,7 @@ TEST_CASE_FIXTURE(db_fixture, "prompts: Keto's texts, answers from stdin, end of
         CHECK(r.exit_code == 0);
         CHECK(r.out.rfind(listing, 0) == 0);
         CHECK(contains(r.out, "OK, aborting."));
-        CHECK(snapshot(*this) == before);
+        CHECK(snapshot() == before);
         CHECK(network_ids(*this).empty());
     }
     SUBCASE("one namespace, answered N") {
@@ -1051,7 +1044,7 @@ TEST_CASE_FIXTURE(db_fixture, "prompts: Keto's texts, answers from stdin, end of
         CHECK(r.exit_code == 0);
         CHECK(r.out.rfind(named_b, 0) == 0);
         CHECK(contains(r.out, "OK, aborting."));
-        CHECK(snapshot(*this) == before);
+        CHECK(snapshot() == before);
     }
     SUBCASE("end of input at the first prompt") {
         for (const auto& args : {strings{}, strings{"b"}, strings{"--down-only", "--force"}}) {
@@ -1060,7 +1053,7 @@ TEST_CASE_FIXTURE(db_fixture, "prompts: Keto's texts, answers from stdin, end of
             CHECK(r.exit_code == 1);
             CHECK(contains(r.err, "--yes"));
             CHECK_FALSE(contains(r.out, "OK, aborting."));
-            CHECK(snapshot(*this) == before);
+            CHECK(snapshot() == before);
         }
     }
     SUBCASE("y (any case, trimmed), then a re-asked drop prompt answered y") {
@@ -1136,14 +1129,14 @@ TEST_CASE_FIXTURE(db_fixture, "--down-only drops recorded namespaces only; a nev
         CHECK(records(*this).at(0).dropped);
     }
     SUBCASE("a never-copied namespace is refused, its row count named; --force drops it without copying") {
-        const auto before = snapshot(*this);
+        const auto before = snapshot();
         auto refused = legacy(*this, cfg, {"--down-only", "--yes", "b"});
         INFO(describe(refused));
         CHECK(refused.exit_code == 1);
         CHECK(contains(refused.err, "holds 2 rows"));
         CHECK(contains(refused.err, "--force"));
         CHECK_FALSE(contains(refused.out, "Successfully migrated down"));
-        CHECK(snapshot(*this) == before);
+        CHECK(snapshot() == before);
         check_legacy_kept(*this, 7, 2);
 
         auto forced = legacy(*this, cfg, {"--down-only", "--force", "--yes", "b"});
@@ -1156,13 +1149,13 @@ TEST_CASE_FIXTURE(db_fixture, "--down-only drops recorded namespaces only; a nev
         check_legacy_kept(*this, 0, 3);
     }
     SUBCASE("without a name, one never-copied namespace refuses the run before anything is dropped") {
-        const auto before = snapshot(*this);
+        const auto before = snapshot();
         auto refused = legacy(*this, cfg, {"--down-only", "--yes"});
         INFO(describe(refused));
         CHECK(refused.exit_code == 1);
         CHECK(contains(refused.err, "namespace b (id 7)"));
         CHECK(contains(refused.err, "holds 2 rows"));
-        CHECK(snapshot(*this) == before);
+        CHECK(snapshot() == before);
     }
 }
 
@@ -1208,7 +1201,7 @@ TEST_CASE_FIXTURE(db_fixture, "--dry-run writes nothing, takes no lock, and its 
     migrate_up(*this);
     const auto e = expectation::of(*this, cfg, ids_of(cfg));
     for (const auto& ns : cfg) REQUIRE(e.skipped_count.at(ns.id) == 84);
-    const auto before = snapshot(*this);
+    const auto before = snapshot();
 
     process_result dry;
     {
@@ -1221,7 +1214,7 @@ TEST_CASE_FIXTURE(db_fixture, "--dry-run writes nothing, takes no lock, and its 
     REQUIRE(dry.exit_code == 0);
     CHECK(contains(dry.out, "Dry run: nothing will be written."));
     CHECK(contains(dry.out, "subject sets name namespaces missing from the config: \"ghost\""));
-    CHECK(snapshot(*this) == before);
+    CHECK(snapshot() == before);
     CHECK(network_ids(*this).empty());
 
     const auto planned = parse_dry_run(dry.out);
@@ -1259,7 +1252,7 @@ TEST_CASE_FIXTURE(db_fixture, "an unconfigured legacy table refuses the run befo
         insert_row(*this, legacy_tuple_table(id), {"default", "doc", "view", "user", "2021-01-01 00:00:00"});
     }
     migrate_up(*this);
-    const auto before = snapshot(*this);
+    const auto before = snapshot();
 
     auto r = legacy(*this, cfg, {"--yes"});
     INFO(describe(r));
@@ -1267,20 +1260,20 @@ TEST_CASE_FIXTURE(db_fixture, "an unconfigured legacy table refuses the run befo
     CHECK(contains(r.err, "keto_0000000099_relation_tuples"));
     CHECK(contains(r.err, "id 99"));
     CHECK_FALSE(contains(r.out, "Successfully migrated down"));
-    CHECK(snapshot(*this) == before);
+    CHECK(snapshot() == before);
     CHECK(network_ids(*this).empty());
 
     auto none = legacy(*this, {}, {"--yes"});  // no namespaces at all: every table is unconfigured
     INFO(describe(none));
     CHECK(none.exit_code == 2);
     CHECK(contains(none.err, "keto_0000000000_relation_tuples"));
-    CHECK(snapshot(*this) == before);
+    CHECK(snapshot() == before);
 
     auto dry = legacy(*this, cfg, {"--dry-run"});
     INFO(describe(dry));
     CHECK(dry.exit_code == 0);
     CHECK(contains(dry.out, "table keto_0000000099_relation_tuples (id 99): no namespace with this id in the config"));
-    CHECK(snapshot(*this) == before);
+    CHECK(snapshot() == before);
 
     // Migrating configured namespaces by name still works, and leaves table 99 alone.
     auto named = legacy(*this, cfg, {"--yes", "a"});
@@ -1302,33 +1295,33 @@ TEST_CASE_FIXTURE(db_fixture, "the v0.7 schema not fully applied: refused with t
         REQUIRE(down.exit_code == 0);
     }
     SUBCASE("an empty database") {}
-    const auto before = snapshot(*this);
+    const auto before = snapshot();
     for (const auto& args : {strings{"--yes"}, strings{"--yes", "a"}, strings{"--dry-run"}}) {
         auto r = legacy(*this, cfg, args);
         INFO(describe(r));
         CHECK(r.exit_code == 1);
         CHECK(contains(r.err, "ferry migrate up"));
-        CHECK(snapshot(*this) == before);
+        CHECK(snapshot() == before);
     }
 }
 
 TEST_CASE_FIXTURE(db_fixture, "a namespace name not in the config: exit 2, nothing touched") {
     const ns_list cfg{{0, "a"}};
     build_database(*this, cfg, {{0, {"alice"}}});
-    const auto before = snapshot(*this);
+    const auto before = snapshot();
     for (const auto& args : {strings{"--yes", "nope"}, strings{"--yes", "A"}, strings{"--dry-run", "nope"}}) {
         auto r = legacy(*this, cfg, args);
         INFO(describe(r));
         CHECK(r.exit_code == 2);
         CHECK(contains(r.err, "\"" + args.back() + "\""));
-        CHECK(snapshot(*this) == before);
+        CHECK(snapshot() == before);
     }
     // A configured namespace without a legacy table (and never copied) is an error naming the table.
     auto missing = legacy(*this, {{0, "a"}, {8, "h"}}, {"--yes", "h"});
     INFO(describe(missing));
     CHECK(missing.exit_code == 1);
     CHECK(contains(missing.err, "keto_0000000008_relation_tuples"));
-    CHECK(snapshot(*this) == before);
+    CHECK(snapshot() == before);
 }
 
 // ---- output -------------------------------------------------------------------------------------
@@ -1369,12 +1362,12 @@ TEST_CASE_FIXTURE(db_fixture, "--report FILE: the skipped rows as JSON lines, mo
     // An existing file is refused (exit 2) and left as it was; nothing else happens.
     const auto existing = dir() / "existing.jsonl";
     write_file(existing, "keep me\n");
-    const auto before = snapshot(*this);
+    const auto before = snapshot();
     auto refused = legacy(*this, cfg, {"--yes", "--report", existing.string()});
     INFO(describe(refused));
     CHECK(refused.exit_code == 2);
     CHECK(contains(refused.err, existing.string()));
-    CHECK(snapshot(*this) == before);
+    CHECK(snapshot() == before);
     {
         std::ifstream f(existing);
         std::stringstream text;

@@ -515,14 +515,17 @@ TEST_CASE_FIXTURE(db_fixture, "a failing migration: rolled back with its DDL, or
         CHECK_FALSE(contains(again.err, "interrupted"));
         return;
     }
-    // DDL committed statement by statement: conf_f2 exists, and the next run refuses to guess.
-    CHECK(has_table("conf_f2"));
+    // DDL committed statement by statement (MySQL: conf_f2 exists; a server that runs a
+    // multi-statement script as one implicit transaction has none), and the next run refuses to
+    // guess either way.
+    const bool half_applied = has_table("conf_f2");
+    if (current_target().dialect == "mysql") CHECK(half_applied);
     CHECK(contains(failed.err, "migrate resolve " + v2));
     CHECK(contains(again.err, "was interrupted"));
     CHECK(contains(again.err, "migrate resolve " + v2));
 
     // The operator undoes the half-applied DDL and says so; then a fixed file applies.
-    exec("DROP TABLE " + q("conf_f2"));
+    if (half_applied) exec("DROP TABLE " + q("conf_f2"));
     auto resolved = cli({"migrate", "resolve", v2, "--pending", "--migrations", dir.string()});
     INFO(describe(resolved));
     CHECK(resolved.exit_code == 0);

@@ -70,13 +70,6 @@ void migrate_up(db_fixture& fx) {
     REQUIRE(r.exit_code == 0);
 }
 
-// Every table with its row count: "nothing changed" means this stays the same.
-std::string snapshot(db_fixture& fx) {
-    std::string out;
-    for (const auto& t : fx.tables()) out += t + "=" + std::to_string(fx.count_rows(t)) + "\n";
-    return out;
-}
-
 std::string text_or_null(ferry::rows& r, int column) {
     return r.is_null(column) ? std::string("NULL") : "'" + std::string(r.text(column)) + "'";
 }
@@ -324,7 +317,7 @@ TEST_CASE_FIXTURE(db_fixture, "SQLite full (max_page_count on the copying connec
     seed_legacy(*this, cfg, 20000);
     migrate_up(*this);
     const auto expected = expected_tuples(*this, cfg);
-    const auto before = snapshot(*this);
+    const auto before = snapshot();
     const auto pages = ferry::query_integer(conn(), "PRAGMA page_count");
     // Room for a few pages only: the copy of 20,000 tuples needs hundreds.
     exec("PRAGMA max_page_count = " + std::to_string(pages + 20));
@@ -345,7 +338,7 @@ TEST_CASE_FIXTURE(db_fixture, "SQLite full (max_page_count on the copying connec
     CHECK(contains(message, "namespace a (id 0)"));
     CHECK(contains(message, "rolled back"));
     exec("PRAGMA max_page_count = 1073741823");
-    CHECK(snapshot(*this) == before);
+    CHECK(snapshot() == before);
     CHECK_FALSE(lm.record(0).has_value());
     {
         auto check = conn().query("PRAGMA integrity_check");
@@ -511,14 +504,14 @@ struct bad_case {
 // exit code, and the database exactly as before.
 void check_bad(db_fixture& fx, const bad_case& c) {
     INFO("bad input: " << c.what);
-    const auto before = snapshot(fx);
+    const auto before = fx.snapshot();
     auto r = fx.cli(c.args, {}, c.env);
     INFO(describe(r));
     CHECK(r.exit_code == c.exit_code);
     CHECK_FALSE(r.timed_out);
     CHECK(lines_of(r.err).size() == 1);
     for (const auto& n : c.named) CHECK(contains(r.err, n));
-    CHECK(snapshot(fx) == before);
+    CHECK(fx.snapshot() == before);
 }
 
 }  // namespace

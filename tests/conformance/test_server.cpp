@@ -55,9 +55,7 @@ const std::string& dialect_name() { return current_target().dialect; }
 bool read_only_user_missing() {
     const char* d = std::getenv("FERRY_CONFORMANCE_DIALECT");
     if (!d || !*d || std::string_view(d) == "sqlite") return false;
-    const char* var = std::string_view(d) == "postgres" ? "FERRY_TEST_POSTGRES_READONLY_DSN"
-                                                        : "FERRY_TEST_MYSQL_READONLY_DSN";
-    const char* v = std::getenv(var);
+    const char* v = std::getenv(read_only_dsn_variable(d).c_str());
     const char* ci = std::getenv("CI");
     const bool in_ci = ci && (std::string_view(ci) == "true" || std::string_view(ci) == "1");
     return !(v && *v) && !in_ci;
@@ -158,13 +156,6 @@ void check_migrated_exactly_once(db_fixture& fx, const ns_list& cfg,
     for (const auto& ns : cfg) ids.insert(ns.id);
     CHECK(recorded_namespaces(fx) == ids);
     CHECK(fx.count_rows("networks") == 1);
-}
-
-// Every table with its row count: "unchanged" means this stays the same.
-std::string snapshot(db_fixture& fx) {
-    std::string out;
-    for (const auto& t : fx.tables()) out += t + "=" + std::to_string(fx.count_rows(t)) + "\n";
-    return out;
 }
 
 // Namespace id -> rows copied by this run, from the end summary ("copied N, skipped M").
@@ -275,7 +266,7 @@ const expected_index keto_relation_tuples_indexes[] = {
 
 const char* for_dialect(const expected_column& c) {
     const auto& d = dialect_name();
-    return d == "sqlite" ? c.sqlite : d == "postgres" ? c.postgres : c.mysql;
+    return d == "sqlite" ? c.sqlite : speaks_postgres(d) ? c.postgres : c.mysql;
 }
 
 strings rendered_columns(const table_shape& t) {
@@ -460,7 +451,8 @@ TEST_CASE_FIXTURE(db_fixture, "a read-only user is refused before any write, nam
     REQUIRE_MESSAGE(ro, "FERRY_TEST_" << dialect_name() << "_READONLY_DSN is not set");
     // A privilege the read-only session lacks in every situation below, as each dialect names it.
     const std::map<std::string, std::string> lacking{
-        {"sqlite", "write access to"}, {"postgres", "CREATE on schema"}, {"mysql", "INSERT on "}};
+        {"sqlite", "write access to"}, {"postgres", "CREATE on schema"}, {"cockroach", "CREATE on schema"},
+        {"mysql", "INSERT on "}};
     const ns_list cfg{{0, "a"}, {1, "b"}};
 
     strings command;
@@ -496,7 +488,7 @@ TEST_CASE_FIXTURE(db_fixture, "a read-only user is refused before any write, nam
         CHECK(contains(dry.out, "namespace b (id 1): 500 rows, would copy 500, would skip 0"));
     }
 
-    const auto before = snapshot(*this);
+    const auto before = snapshot();
     auto r = cli_as(*ro, command, {}, env);
     INFO("command: ferry " << [&] {
         std::string s;
@@ -508,7 +500,7 @@ TEST_CASE_FIXTURE(db_fixture, "a read-only user is refused before any write, nam
     CHECK(contains(r.err, "lacks: "));
     CHECK(contains(r.err, lacking.at(dialect_name())));
     CHECK(contains(r.err, "Nothing was changed"));
-    CHECK(snapshot(*this) == before);
+    CHECK(snapshot() == before);
 }
 
 // ---- 4. wrong password, unreachable server -------------------------------------------------------
@@ -646,7 +638,7 @@ TEST_CASE_FIXTURE(db_fixture, "ferry's sessions killed by the server mid-copy: e
     seed_valid(*this, cfg, 10000);
     migrate_up(*this);
     const auto legacy = legacy_counts(*this, cfg);
-    const auto before = snapshot(*this);
+    const auto before = snapshot();
 
     auto copy = cli_background(legacy_yes, with_namespaces(cfg, {{"FERRY_TEST_PAUSE_AFTER_ROWS", "2000"},
                                                                   {"FERRY_TEST_PAUSE_SECONDS", "3"}}));
@@ -666,7 +658,7 @@ TEST_CASE_FIXTURE(db_fixture, "ferry's sessions killed by the server mid-copy: e
     CHECK_FALSE(contains(r.out, "Successfully migrated down"));
     MESSAGE("ferry on " << dialect_name() << " after its sessions were ended: " << r.err);
     // Nothing of it kept; the next namespace never started.
-    CHECK(snapshot(*this) == before);
+    CHECK(snapshot() == before);
     CHECK(recorded_namespaces(*this).empty());
 
     auto rerun = cli(legacy_yes, {}, with_namespaces(cfg));
