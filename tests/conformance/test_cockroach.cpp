@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include <ferry/dsn.hpp>
 #include <ferry/errors.hpp>
 
 #include "../support/text.hpp"
@@ -233,4 +234,26 @@ TEST_CASE_FIXTURE(db_fixture, "cockroach: the lease of a killed run expires and 
     CHECK(blocked.exit_code == 1);
     CHECK(contains(blocked.err, "another ferry (elsewhere:1:abc) holds the migration lease"));
     CHECK(scalar(*this, "SELECT COUNT(*) FROM ferry_lease WHERE owner = 'elsewhere:1:abc'") == 1);
+}
+
+TEST_CASE_FIXTURE(db_fixture, "cockroach: ferry --dsn cockroach://... loads the plugin and works on CockroachDB, or "
+                              "says in one line that the server is not CockroachDB" *
+                                  doctest::skip(not_cockroach())) {
+    auto listed = cli({"plugins", "list"});
+    CHECK(contains(listed.out, "cockroach  schemes=cockroach,cockroachdb"));
+
+    // Without the test-only switch, as an operator would run it.
+    auto r = cli({"migrate", "status"}, {}, {{"FERRY_TEST_COCKROACH_ON_POSTGRES", std::nullopt}});
+    INFO(describe(r));
+    if (real_cockroach(*this)) {
+        CHECK(r.exit_code == 0);
+        return;
+    }
+    CHECK(r.exit_code == 2);
+    CHECK(contains(r.err, "is not CockroachDB (it reports \"PostgreSQL "));
+    CHECK(contains(r.err, "use a postgres:// DSN"));
+    CHECK(occurrences(r.err, "\n") == 1);
+    const auto password = ferry::parse_dsn(dsn()).password;
+    if (password) CHECK_FALSE(contains(r.err, *password));
+    CHECK(tables().empty());
 }
