@@ -177,6 +177,8 @@ TEST_CASE_FIXTURE(db_fixture, "cockroach: a statement aborted by a serialization
         // PostgreSQL keeps the transaction's snapshot across the savepoint, so every attempt
         // meets the same conflict: the bound ends it, with nothing of the chunk kept.
         CHECK(r.exit_code == 1);
+        // Every attempt's SQL: the rollback to the savepoint, the same chunk again, ten times.
+        check_golden("serialization-retry-exhausted", trace);
         CHECK(contains(r.err, "was aborted by the database 10 times"));
         CHECK(occurrences(r.err, "running it again") == 9);
         CHECK(contains(r.err, "resumes after them"));
