@@ -119,18 +119,23 @@ public:
             params_.clear();
             for (std::size_t i = 0; i < batch_rows_; ++i) append_tuple_params(tuples[i], params_);
             if (!full_) full_ = conn_.prepare(insert_sql(table_, batch_rows_, timestamp_marker_));
-            full_->execute(params_);
+            count(full_->execute(params_));
             tuples = tuples.subspan(batch_rows_);
         }
         for (const auto& t : tuples) {
             params_.clear();
             append_tuple_params(t, params_);
             if (!single_) single_ = conn_.prepare(insert_sql(table_, 1, timestamp_marker_));
-            single_->execute(params_);
+            count(single_->execute(params_));
         }
     }
 
-    void finish() override {}
+    // A driver that does not know affected rows returns 0 (connection.hpp); an INSERT of at
+    // least one row that reports 0 therefore means "unknown", not "nothing written".
+    std::optional<std::uint64_t> finish() override {
+        if (unknown_) return std::nullopt;
+        return written_;
+    }
 
 private:
     connection& conn_;
@@ -140,6 +145,13 @@ private:
     std::unique_ptr<prepared_statement> full_;
     std::unique_ptr<prepared_statement> single_;
     std::vector<value> params_;
+    std::uint64_t written_ = 0;
+    bool unknown_ = false;
+
+    void count(std::uint64_t affected) {
+        if (affected == 0) unknown_ = true;
+        written_ += affected;
+    }
 };
 
 template <class T>

@@ -225,6 +225,7 @@ struct migrator::pass {
     std::map<skip_reason, std::uint64_t> skipped_by_reason;
     std::vector<std::pair<legacy_row, skip_reason>> unreported;
     std::unique_ptr<tuple_writer> writer;
+    std::optional<std::uint64_t> written = 0;  // rows the writer reports written; nullopt: unknown
     std::unique_ptr<prepared_statement> keep_skipped;
     std::vector<value> skip_params;
     uuid_generator uuids;
@@ -344,7 +345,10 @@ void migrator::pump(pass& p, legacy_reader& reader, const namespace_config& ns, 
         observer.progress(p.rows_before + p.rows_read);
         if (p.faults) p.faults->check(p.rows_before + p.rows_read);
     }
-    if (p.writer) p.writer->finish();
+    if (p.writer) {
+        const auto reported = p.writer->finish();
+        p.written = p.written && reported ? std::optional(*p.written + *reported) : std::nullopt;
+    }
 }
 
 std::uint64_t migrator::count_namespace(std::string_view table, std::int64_t namespace_id, bool by_network) {
@@ -370,10 +374,12 @@ void migrator::refuse_foreign_tuples(const namespace_config& ns, std::uint64_t t
 
 void migrator::verify_and_record(const legacy_table& table, const namespace_config& ns, std::uint64_t rows_read,
                                  std::uint64_t rows_copied, std::uint64_t rows_skipped, std::uint64_t tuples_before,
-                                 std::uint64_t skipped_before) {
-    // Inside the transaction, before anything is recorded or committed.
+                                 std::uint64_t skipped_before, std::optional<std::uint64_t> written) {
+    // Inside the transaction, before anything is recorded or committed. What the server
+    // reported inserting is as good as counting the rows afterwards, and free: counting scans
+    // the namespace's index range, seconds per million rows on a cold MariaDB buffer pool.
     const auto legacy_rows = count_rows(table);
-    const auto tuples_after = count_namespace("keto_relation_tuples", ns.id, true);
+    const auto tuples_after = written ? tuples_before + *written : count_namespace("keto_relation_tuples", ns.id, true);
     const auto skipped_after = count_namespace("ferry_skipped_relation_tuples", ns.id, false);
     auto mismatch = [&](const std::string& what) {
         return verification_error("namespace " + ns.name + " (id " + std::to_string(ns.id) +
@@ -386,8 +392,9 @@ void migrator::verify_and_record(const legacy_table& table, const namespace_conf
         throw mismatch("rows read " + std::to_string(rows_read) + " != copied " + std::to_string(rows_copied) +
                        " + skipped " + std::to_string(rows_skipped));
     if (tuples_after - tuples_before != rows_copied)
-        throw mismatch("keto_relation_tuples gained " + std::to_string(tuples_after - tuples_before) +
-                       " rows, expected " + std::to_string(rows_copied));
+        throw mismatch((written ? "the database reported writing " : "keto_relation_tuples gained ") +
+                       std::to_string(tuples_after - tuples_before) + " rows, expected " +
+                       std::to_string(rows_copied));
     if (skipped_after - skipped_before != rows_skipped)
         throw mismatch("ferry_skipped_relation_tuples gained " + std::to_string(skipped_after - skipped_before) +
                        " rows, expected " + std::to_string(rows_skipped));
@@ -448,7 +455,8 @@ namespace_result migrator::copy_whole(const legacy_table& table, const namespace
                 auto reader = dia.open_legacy_reader(conn, db_.source, table.table);
                 pump(p, *reader, ns, observer, 0);
             }
-            verify_and_record(table, ns, p.rows_read, p.rows_copied, p.rows_skipped, tuples_before, skipped_before);
+            verify_and_record(table, ns, p.rows_read, p.rows_copied, p.rows_skipped, tuples_before, skipped_before,
+                              p.written);
             refuse_broken_rows_if_strict(table, ns, p.rows_skipped);
             if (options_.lock) options_.lock->ensure_held();
             faults.before_commit();
@@ -545,7 +553,7 @@ namespace_result migrator::copy_chunked(const legacy_table& table, const namespa
                              " FROM ferry_staged_relation_tuples WHERE namespace_id = ?",
                          ns_param);
             verify_and_record(table, ns, progress->rows_read, progress->rows_copied, progress->rows_skipped,
-                              progress->tuples_before, progress->skipped_before);
+                              progress->tuples_before, progress->skipped_before, std::nullopt);
             conn.execute("DELETE FROM ferry_staged_relation_tuples WHERE namespace_id = ?", ns_param);
             conn.execute("DELETE FROM ferry_legacy_progress WHERE namespace_id = ?", ns_param);
             if (options_.lock) options_.lock->ensure_held();

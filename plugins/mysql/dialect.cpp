@@ -99,8 +99,13 @@ public:
         }
     }
 
-    void finish() override {
-        for (auto& w : writers_) w.writer->finish();
+    std::optional<std::uint64_t> finish() override {
+        std::optional<std::uint64_t> written = 0;
+        for (auto& w : writers_) {
+            const auto n = w.writer->finish();
+            written = written && n ? std::optional(*written + *n) : std::nullopt;
+        }
+        return written;
     }
 
 private:

@@ -150,7 +150,11 @@ public:
         if (per_batch_) conn_.end_copy();
     }
 
-    void finish() override { conn_.end_copy(); }
+    // libpqxx does not hand out COPY's row count: the core counts instead.
+    std::optional<std::uint64_t> finish() override {
+        conn_.end_copy();
+        return std::nullopt;
+    }
 
 private:
     pg::pg_connection& conn_;

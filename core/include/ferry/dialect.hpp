@@ -88,7 +88,10 @@ public:
     virtual ~tuple_writer() = default;
     virtual void write(std::span<const relation_tuple> tuples) = 0;
     // Flushes whatever the strategy buffered. Called once, before the caller verifies and commits.
-    virtual void finish() = 0;
+    // Returns how many rows the server reported written through this writer (INSERT's
+    // affected rows), or nullopt when the strategy cannot know; the core then counts the
+    // target table instead, which costs a scan of the namespace's rows.
+    virtual std::optional<std::uint64_t> finish() = 0;
 };
 
 // Held while migrations or a legacy copy run; released when destroyed.

@@ -149,7 +149,7 @@ private:
                                       std::uint64_t rows_skipped);
     void verify_and_record(const legacy_table& table, const namespace_config& ns, std::uint64_t rows_read,
                            std::uint64_t rows_copied, std::uint64_t rows_skipped, std::uint64_t tuples_before,
-                           std::uint64_t skipped_before);
+                           std::uint64_t skipped_before, std::optional<std::uint64_t> written);
     std::optional<chunk_progress> load_progress(std::int64_t namespace_id);
     void save_progress(const namespace_config& ns, const chunk_progress& before, std::uint64_t read,
                        std::uint64_t copied, std::uint64_t skipped,
