@@ -255,6 +255,18 @@ void migrator::report_deferred(pass& p, const namespace_config& ns, copy_observe
     p.unreported.clear();
 }
 
+namespace_result migrator::result_of(const namespace_config& ns, std::uint64_t read, std::uint64_t copied,
+                                     std::uint64_t skipped, std::chrono::steady_clock::time_point started) {
+    namespace_result r;
+    r.namespace_id = ns.id;
+    r.name = ns.name;
+    r.rows_read = read;
+    r.rows_copied = copied;
+    r.rows_skipped = skipped;
+    r.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    return r;
+}
+
 void migrator::report_on_failure(pass& p, const namespace_config& ns, copy_observer& observer,
                                  const std::function<void()>& work) {
     try {
@@ -465,15 +477,9 @@ namespace_result migrator::copy_whole(const legacy_table& table, const namespace
     });
     report_deferred(p, ns, observer);
 
-    namespace_result result;
-    result.namespace_id = ns.id;
-    result.name = ns.name;
-    result.rows_read = p.rows_read;
-    result.rows_copied = p.rows_copied;
-    result.rows_skipped = p.rows_skipped;
+    auto result = result_of(ns, p.rows_read, p.rows_copied, p.rows_skipped, started);
     result.skipped_by_reason = p.skipped_by_reason;
     result.copied_now = true;
-    result.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
     return result;
 }
 
@@ -561,12 +567,7 @@ namespace_result migrator::copy_chunked(const legacy_table& table, const namespa
         },
         [&](unsigned attempt, const std::string& why) { log_retry(ns, attempt, why); });
 
-    namespace_result result;
-    result.namespace_id = ns.id;
-    result.name = ns.name;
-    result.rows_read = progress->rows_read;
-    result.rows_copied = progress->rows_copied;
-    result.rows_skipped = progress->rows_skipped;
+    auto result = result_of(ns, progress->rows_read, progress->rows_copied, progress->rows_skipped, started);
     // Chunks of an earlier, interrupted run reported their broken rows then; the breakdown
     // of the whole namespace is in the table they were kept in.
     if (progress->skipped_before == 0) {
@@ -581,7 +582,6 @@ namespace_result migrator::copy_chunked(const legacy_table& table, const namespa
     }
     result.skipped_by_reason = std::move(skipped_by_reason);
     result.copied_now = true;
-    result.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
     return result;
 }
 
@@ -677,14 +677,8 @@ namespace_result migrator::run_dry(const legacy_table& table, const namespace_co
     pass p;
     auto reader = db_.dialect->open_legacy_reader(*db_.conn, db_.source, table.table);
     pump(p, *reader, ns, observer, 0);
-    namespace_result result;
-    result.namespace_id = ns.id;
-    result.name = ns.name;
-    result.rows_read = p.rows_read;
-    result.rows_copied = p.rows_copied;
-    result.rows_skipped = p.rows_skipped;
+    auto result = result_of(ns, p.rows_read, p.rows_copied, p.rows_skipped, started);
     result.skipped_by_reason = p.skipped_by_reason;
-    result.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
     return result;
 }
 

@@ -64,7 +64,7 @@ std::chrono::seconds lease_ttl() {
     return std::chrono::seconds(30);
 }
 
-class cockroach_dialect final : public dialect {
+class cockroach_dialect final : public pg::pg_wire_dialect {
 public:
     std::string_view migration_dialect() const override { return "cockroach"; }
 
@@ -77,18 +77,6 @@ public:
     std::unique_ptr<connection> open(const dsn& source) override { return open_cockroach(source); }
 
     std::span<const embedded_file> keto_migrations() const override { return keto_migration_files(); }
-
-    std::vector<std::string> history_table_ddl(std::string_view table) const override {
-        return pg::history_table_ddl(table);
-    }
-
-    std::string quote_identifier(std::string_view name) const override { return pg::quote_identifier(name); }
-
-    // CockroachDB finds an unqualified index among the tables of the current schema; the
-    // legacy index names are unique there.
-    std::string drop_index_sql(std::string_view index, std::string_view) const override {
-        return "DROP INDEX IF EXISTS " + pg::quote_identifier(index);
-    }
 
     std::unique_ptr<migration_lock> acquire_migration_lock(connection&, const dsn& source,
                                                            std::chrono::seconds timeout) override {
@@ -152,7 +140,7 @@ public:
 
     std::vector<std::string> missing_write_privileges(connection& conn) override {
         try {
-            return pg::missing_write_privileges(conn);
+            return pg_wire_dialect::missing_write_privileges(conn);
         } catch (const sql_error&) {
             // A CockroachDB version without one of the catalog functions: nothing is known to
             // be missing, and the first write that lacks a privilege names it instead.

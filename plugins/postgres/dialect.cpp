@@ -163,7 +163,7 @@ private:
     bool opened_ = false, per_batch_ = false;
 };
 
-class postgres_dialect final : public dialect {
+class postgres_dialect final : public pg::pg_wire_dialect {
 public:
     std::string_view migration_dialect() const override { return "postgres"; }
     capabilities caps() const override { return {.transactional_ddl = true}; }
@@ -171,17 +171,6 @@ public:
     std::unique_ptr<connection> open(const dsn& source) override { return pg::open(source); }
 
     std::span<const embedded_file> keto_migrations() const override { return keto_migration_files(); }
-
-    std::vector<std::string> history_table_ddl(std::string_view table) const override {
-        return pg::history_table_ddl(table);
-    }
-
-    std::string quote_identifier(std::string_view name) const override { return pg::quote_identifier(name); }
-
-    // PostgreSQL resolves the index through the search path, like the table it belongs to.
-    std::string drop_index_sql(std::string_view index, std::string_view) const override {
-        return "DROP INDEX IF EXISTS " + pg::quote_identifier(index);
-    }
 
     std::unique_ptr<migration_lock> acquire_migration_lock(connection&, const dsn& source,
                                                            std::chrono::seconds timeout) override {
@@ -201,12 +190,6 @@ public:
     std::unique_ptr<legacy_reader> open_legacy_reader(connection&, const dsn& source,
                                                       std::string_view table) override {
         return open_copy_reader(source, table);
-    }
-
-    // CREATE on the schema (migrations, Ferry's tables), INSERT/UPDATE/DELETE on the tables
-    // there, and ownership of each table (DROP and ALTER need the owner in PostgreSQL).
-    std::vector<std::string> missing_write_privileges(connection& conn) override {
-        return pg::missing_write_privileges(conn);
     }
 
     std::unique_ptr<tuple_writer> open_tuple_writer(connection& conn, std::string_view table) override {

@@ -140,6 +140,8 @@ private:
               std::uint64_t max_rows);
     void report_skip(const namespace_config& ns, const legacy_row& row, skip_reason reason, copy_observer& observer);
     void report_deferred(pass& p, const namespace_config& ns, copy_observer& observer);
+    static namespace_result result_of(const namespace_config& ns, std::uint64_t read, std::uint64_t copied,
+                                      std::uint64_t skipped, std::chrono::steady_clock::time_point started);
     // Runs `work`; if it throws, reports the pass's broken rows still unreported, then rethrows.
     void report_on_failure(pass& p, const namespace_config& ns, copy_observer& observer,
                            const std::function<void()>& work);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <ferry/connection.hpp>
+#include <ferry/dialect.hpp>
 #include <ferry/dsn.hpp>
 
 namespace ferry::drivers::postgres {
@@ -76,6 +77,24 @@ std::unique_ptr<pg_connection> open_session(const dsn& source, const std::string
 // What this session may not do in the current schema, grouped per privilege and naming a few
 // tables: CREATE on the schema, INSERT/UPDATE/DELETE on its tables, their ownership.
 std::vector<std::string> missing_write_privileges(connection& conn);
+
+// The dialect methods every server speaking PostgreSQL's protocol and catalog answers alike;
+// the postgres and cockroach plugins derive from it.
+class pg_wire_dialect : public dialect {
+public:
+    std::vector<std::string> history_table_ddl(std::string_view table) const override {
+        return postgres::history_table_ddl(table);
+    }
+    std::string quote_identifier(std::string_view name) const override { return postgres::quote_identifier(name); }
+    // The index is found through the search path, like the table it belongs to (CockroachDB:
+    // among the tables of the current schema; the legacy index names are unique there).
+    std::string drop_index_sql(std::string_view index, std::string_view) const override {
+        return "DROP INDEX IF EXISTS " + postgres::quote_identifier(index);
+    }
+    std::vector<std::string> missing_write_privileges(connection& conn) override {
+        return postgres::missing_write_privileges(conn);
+    }
+};
 
 // The libpq keyword/value connection string for a postgres:// or postgresql:// DSN: host,
 // port, database, user and password from the URL, then every query parameter. Parameters libpq
