@@ -156,8 +156,8 @@ std::string migrator::network_id(bool create) {
 // Hooks for the fault tests (docs/reliability.md): stop hard after N rows of a namespace.
 // FERRY_TEST_PAUSE_AFTER_ROWS holds the open copy transaction for FERRY_TEST_PAUSE_SECONDS
 // (once), so tests can probe what other sessions see mid-copy. FERRY_TEST_PAUSE_BEFORE_COMMIT
-// (seconds) holds a namespace's last transaction once, after its work and just before its
-// commit: a test's conflicting transaction then makes the commit fail with 40001.
+// (seconds) holds a namespace's first copy transaction once, after its work and just before
+// its commit: a test's conflicting transaction then makes the commit fail with 40001.
 struct fault_hooks {
     static constexpr std::uint64_t never = std::numeric_limits<std::uint64_t>::max();
     std::uint64_t fail_after = never, kill_after = never, pause_after = never;
@@ -265,16 +265,6 @@ namespace_result migrator::result_of(const namespace_config& ns, std::uint64_t r
     r.rows_skipped = skipped;
     r.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
     return r;
-}
-
-void migrator::report_on_failure(pass& p, const namespace_config& ns, copy_observer& observer,
-                                 const std::function<void()>& work) {
-    try {
-        work();
-    } catch (...) {
-        report_deferred(p, ns, observer);
-        throw;
-    }
 }
 
 void migrator::pump(pass& p, legacy_reader& reader, const namespace_config& ns, copy_observer& observer,
@@ -429,53 +419,55 @@ void migrator::refuse_broken_rows_if_strict(const legacy_table& table, const nam
 
 retry_policy migrator::retries() const { return {.attempts = db_.dialect->caps().transaction_attempts}; }
 
-void migrator::log_retry(const namespace_config& ns, unsigned next_attempt, const std::string& why) {
-    nid_.reset();  // the network row may have been rolled back with the transaction
-    log().warn("the database aborted the transaction (serialization failure); running it again",
-               {{"namespace", ns.name},
-                {"attempt", next_attempt},
-                {"of", retries().attempts},
-                {"error", why}});
+void migrator::transact(pass& p, const namespace_config& ns, copy_observer& observer, const std::string& what,
+                        const fault_hooks& faults, const std::function<void(unsigned attempt)>& work) {
+    const auto policy = retries();
+    try {
+        run_in_transaction(
+            *db_.conn, *db_.dialect, policy, what,
+            [&](unsigned attempt) {
+                work(attempt);
+                if (options_.lock) options_.lock->ensure_held();
+                faults.before_commit();
+            },
+            [&](unsigned next_attempt, const std::string& why) {
+                nid_.reset();  // the network row may have been rolled back with the transaction
+                log().warn("the database aborted the transaction (serialization failure); running it again",
+                           {{"namespace", ns.name}, {"attempt", next_attempt}, {"of", policy.attempts}, {"error", why}});
+            });
+    } catch (...) {
+        // Broken rows of the attempt that failed for good are reported all the same (--strict
+        // refers to them), once.
+        report_deferred(p, ns, observer);
+        throw;
+    }
+    report_deferred(p, ns, observer);
 }
 
 namespace_result migrator::copy_whole(const legacy_table& table, const namespace_config& ns,
-                                      copy_observer& observer) {
+                                      copy_observer& observer, std::optional<std::uint64_t> total) {
     const auto started = std::chrono::steady_clock::now();
     const fault_hooks faults;
     auto& conn = *db_.conn;
-    auto& dia = *db_.dialect;
-    const auto policy = retries();
-    std::optional<std::uint64_t> total;
-    if (observer.wants_total()) total = count_rows(table);
     observer.started(ns, total);
 
     pass p;
-    // Broken rows of the attempt that failed for good are reported all the same (--strict
-    // refers to them), once.
-    report_on_failure(p, ns, observer, [&] {
-    run_in_transaction(
-        conn, dia, policy, "copying namespace " + ns.name,
-        [&](unsigned) {
-            p = pass{};
-            p.write = true;
-            p.defer_reports = policy.attempts > 1;
-            p.faults = &faults;
-            const auto tuples_before = count_namespace("keto_relation_tuples", ns.id, true);
-            refuse_foreign_tuples(ns, tuples_before);
-            const auto skipped_before = count_namespace("ferry_skipped_relation_tuples", ns.id, false);
-            {
-                auto reader = dia.open_legacy_reader(conn, db_.source, table.table);
-                pump(p, *reader, ns, observer, 0);
-            }
-            verify_and_record(table, ns, p.rows_read, p.rows_copied, p.rows_skipped, tuples_before, skipped_before,
-                              p.written);
-            refuse_broken_rows_if_strict(table, ns, p.rows_skipped);
-            if (options_.lock) options_.lock->ensure_held();
-            faults.before_commit();
-        },
-        [&](unsigned attempt, const std::string& why) { log_retry(ns, attempt, why); });
+    transact(p, ns, observer, "copying namespace " + ns.name, faults, [&](unsigned) {
+        p = pass{};
+        p.write = true;
+        p.defer_reports = retries().attempts > 1;
+        p.faults = &faults;
+        const auto tuples_before = count_namespace("keto_relation_tuples", ns.id, true);
+        refuse_foreign_tuples(ns, tuples_before);
+        const auto skipped_before = count_namespace("ferry_skipped_relation_tuples", ns.id, false);
+        {
+            auto reader = db_.dialect->open_legacy_reader(conn, db_.source, table.table);
+            pump(p, *reader, ns, observer, 0);
+        }
+        verify_and_record(table, ns, p.rows_read, p.rows_copied, p.rows_skipped, tuples_before, skipped_before,
+                          p.written);
+        refuse_broken_rows_if_strict(table, ns, p.rows_skipped);
     });
-    report_deferred(p, ns, observer);
 
     auto result = result_of(ns, p.rows_read, p.rows_copied, p.rows_skipped, started);
     result.skipped_by_reason = p.skipped_by_reason;
@@ -489,15 +481,13 @@ namespace_result migrator::copy_whole(const legacy_table& table, const namespace
 // there. When every row is staged, one transaction moves the staged rows into
 // keto_relation_tuples, verifies and records the namespace: Keto sees all of it or nothing.
 namespace_result migrator::copy_chunked(const legacy_table& table, const namespace_config& ns,
-                                        copy_observer& observer, std::uint64_t chunk_rows) {
+                                        copy_observer& observer, std::optional<std::uint64_t> total,
+                                        std::optional<chunk_progress> progress, std::uint64_t chunk_rows) {
     const auto started = std::chrono::steady_clock::now();
     const fault_hooks faults;
     auto& conn = *db_.conn;
-    auto& dia = *db_.dialect;
-    const auto policy = retries();
     const std::array<value, 1> ns_param{ns.id};
 
-    auto progress = load_progress(ns.id);
     if (!progress) {
         progress.emplace();
         // Leftovers of a chunk whose progress row never committed cannot exist (same
@@ -510,62 +500,52 @@ namespace_result migrator::copy_chunked(const legacy_table& table, const namespa
         log().info("resuming the chunked copy of a namespace",
                    {{"namespace", ns.name}, {"rows_done", progress->rows_read}, {"chunks_done", progress->chunks}});
     }
-    std::optional<std::uint64_t> total;
-    if (observer.wants_total()) total = count_rows(table);
     observer.started(ns, total);
 
     std::map<skip_reason, std::uint64_t> skipped_by_reason;
     for (bool more = true; more;) {
         pass p;
-        std::optional<legacy_key> last_key;
-        report_on_failure(p, ns, observer, [&] {
-        run_in_transaction(
-            conn, dia, policy, "copying chunk " + std::to_string(progress->chunks + 1) + " of namespace " + ns.name,
-            [&](unsigned) {
-                p = pass{};
-                p.write = true;
-                p.target = "ferry_staged_relation_tuples";
-                p.defer_reports = true;
-                p.rows_before = progress->rows_read;
-                p.faults = &faults;
-                auto reader = sdk::make_keyset_reader(conn, dia.quote_identifier(table.table), progress->last_key);
-                pump(p, *reader, ns, observer, chunk_rows);
-                refuse_broken_rows_if_strict(table, ns, p.rows_skipped);
-                last_key = reader->last_key();
-                if (p.rows_read > 0) save_progress(ns, *progress, p.rows_read, p.rows_copied, p.rows_skipped, last_key);
-                if (options_.lock) options_.lock->ensure_held();
-            },
-            [&](unsigned attempt, const std::string& why) { log_retry(ns, attempt, why); });
-        });
-        report_deferred(p, ns, observer);
+        chunk_progress next;
+        transact(p, ns, observer,
+                 "copying chunk " + std::to_string(progress->chunks + 1) + " of namespace " + ns.name, faults,
+                 [&](unsigned) {
+                     p = pass{};
+                     p.write = true;
+                     p.target = "ferry_staged_relation_tuples";
+                     p.defer_reports = true;
+                     p.rows_before = progress->rows_read;
+                     p.faults = &faults;
+                     auto reader =
+                         sdk::make_keyset_reader(conn, db_.dialect->quote_identifier(table.table), progress->last_key);
+                     pump(p, *reader, ns, observer, chunk_rows);
+                     refuse_broken_rows_if_strict(table, ns, p.rows_skipped);
+                     if (p.rows_read == 0) return;
+                     next = *progress;
+                     next.rows_read += p.rows_read;
+                     next.rows_copied += p.rows_copied;
+                     next.rows_skipped += p.rows_skipped;
+                     next.last_key = reader->last_key();
+                     ++next.chunks;
+                     save_progress(ns, next);
+                 });
         for (auto& [reason, n] : p.skipped_by_reason) skipped_by_reason[reason] += n;
-        if (p.rows_read > 0) {
-            progress->rows_read += p.rows_read;
-            progress->rows_copied += p.rows_copied;
-            progress->rows_skipped += p.rows_skipped;
-            progress->last_key = last_key;
-            ++progress->chunks;
-        }
+        if (p.rows_read > 0) *progress = next;
         more = p.rows_read == chunk_rows;
     }
 
-    run_in_transaction(
-        conn, dia, policy, "publishing namespace " + ns.name,
-        [&](unsigned) {
-            // Column by column: the staging table was created with the same columns, but not
-            // necessarily in the same order on every dialect.
-            const std::string columns(sdk::tuple_columns);
-            conn.execute("INSERT INTO keto_relation_tuples (" + columns + ") SELECT " + columns +
-                             " FROM ferry_staged_relation_tuples WHERE namespace_id = ?",
-                         ns_param);
-            verify_and_record(table, ns, progress->rows_read, progress->rows_copied, progress->rows_skipped,
-                              progress->tuples_before, progress->skipped_before, std::nullopt);
-            conn.execute("DELETE FROM ferry_staged_relation_tuples WHERE namespace_id = ?", ns_param);
-            conn.execute("DELETE FROM ferry_legacy_progress WHERE namespace_id = ?", ns_param);
-            if (options_.lock) options_.lock->ensure_held();
-            faults.before_commit();
-        },
-        [&](unsigned attempt, const std::string& why) { log_retry(ns, attempt, why); });
+    pass none;  // publishing reads no legacy rows
+    transact(none, ns, observer, "publishing namespace " + ns.name, faults, [&](unsigned) {
+        // Column by column: the staging table was created with the same columns, but not
+        // necessarily in the same order on every dialect.
+        const std::string columns(sdk::tuple_columns);
+        conn.execute("INSERT INTO keto_relation_tuples (" + columns + ") SELECT " + columns +
+                         " FROM ferry_staged_relation_tuples WHERE namespace_id = ?",
+                     ns_param);
+        verify_and_record(table, ns, progress->rows_read, progress->rows_copied, progress->rows_skipped,
+                          progress->tuples_before, progress->skipped_before, std::nullopt);
+        conn.execute("DELETE FROM ferry_staged_relation_tuples WHERE namespace_id = ?", ns_param);
+        conn.execute("DELETE FROM ferry_legacy_progress WHERE namespace_id = ?", ns_param);
+    });
 
     auto result = result_of(ns, progress->rows_read, progress->rows_copied, progress->rows_skipped, started);
     // Chunks of an earlier, interrupted run reported their broken rows then; the breakdown
@@ -612,21 +592,19 @@ std::optional<chunk_progress> migrator::load_progress(std::int64_t namespace_id)
     return p;
 }
 
-void migrator::save_progress(const namespace_config& ns, const chunk_progress& before, std::uint64_t read,
-                             std::uint64_t copied, std::uint64_t skipped, const std::optional<legacy_key>& last_key) {
+void migrator::save_progress(const namespace_config& ns, const chunk_progress& now) {
     auto n = [](std::uint64_t v) { return value(static_cast<std::int64_t>(v)); };
-    const value key = last_key ? value(nlohmann::json(*last_key).dump()) : value();
-    if (before.chunks == 0) {
-        std::array<value, 8> p{ns.id, key, n(read), n(copied), n(skipped), n(before.tuples_before),
-                               n(before.skipped_before), n(1)};
+    const value key = now.last_key ? value(nlohmann::json(*now.last_key).dump()) : value();
+    if (now.chunks == 1) {
+        std::array<value, 8> p{ns.id, key, n(now.rows_read), n(now.rows_copied), n(now.rows_skipped),
+                               n(now.tuples_before), n(now.skipped_before), n(now.chunks)};
         db_.conn->execute("INSERT INTO ferry_legacy_progress (namespace_id, last_key, rows_read, rows_copied, "
                           "rows_skipped, tuples_before, skipped_before, chunks, updated_at) "
                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)",
                           p);
         return;
     }
-    std::array<value, 6> p{key, n(before.rows_read + read), n(before.rows_copied + copied),
-                           n(before.rows_skipped + skipped), n(before.chunks + 1), ns.id};
+    std::array<value, 6> p{key, n(now.rows_read), n(now.rows_copied), n(now.rows_skipped), n(now.chunks), ns.id};
     db_.conn->execute("UPDATE ferry_legacy_progress SET last_key = ?, rows_read = ?, rows_copied = ?, "
                       "rows_skipped = ?, chunks = ?, updated_at = CURRENT_TIMESTAMP WHERE namespace_id = ?",
                       p);
@@ -651,9 +629,14 @@ namespace_result migrator::copy(const legacy_table& table, const namespace_confi
     bool chunked = false;
     try {
         const auto limit = chunk_rows();
-        chunked = load_progress(ns.id).has_value() || (limit > 0 && count_rows(table) > limit);
-        result = chunked ? copy_chunked(table, ns, observer, limit ? limit : options_.batch_rows)
-                         : copy_whole(table, ns, observer);
+        auto progress = load_progress(ns.id);
+        // One count of the legacy table serves both the decision and a progress display.
+        std::optional<std::uint64_t> total;
+        if (observer.wants_total() || (limit > 0 && !progress)) total = count_rows(table);
+        chunked = progress || (limit > 0 && *total > limit);
+        if (!observer.wants_total()) total.reset();
+        result = chunked ? copy_chunked(table, ns, observer, total, std::move(progress), limit ? limit : options_.batch_rows)
+                         : copy_whole(table, ns, observer, total);
     } catch (const ferry::error& e) {
         nid_.reset();  // a rolled-back network row must not be reused
         // These already name the namespace and what to do.

@@ -131,9 +131,16 @@ public:
 
 private:
     struct pass;
-    namespace_result copy_whole(const legacy_table& table, const namespace_config& ns, copy_observer& observer);
+    namespace_result copy_whole(const legacy_table& table, const namespace_config& ns, copy_observer& observer,
+                                std::optional<std::uint64_t> total);
     namespace_result copy_chunked(const legacy_table& table, const namespace_config& ns, copy_observer& observer,
+                                  std::optional<std::uint64_t> total, std::optional<chunk_progress> progress,
                                   std::uint64_t chunk_rows);
+    // One transaction of the copy: `work` (run again from scratch after a serialization
+    // failure, as the dialect's retry protocol allows), the lock check, the commit; then the
+    // pass's broken rows are reported, also when it fails for good.
+    void transact(pass& p, const namespace_config& ns, copy_observer& observer, const std::string& what,
+                  const fault_hooks& faults, const std::function<void(unsigned attempt)>& work);
     namespace_result run_dry(const legacy_table& table, const namespace_config& ns, copy_observer& observer);
     // Reads up to `max_rows` rows (0: all) through `reader` into the pass.
     void pump(pass& p, legacy_reader& reader, const namespace_config& ns, copy_observer& observer,
@@ -142,9 +149,6 @@ private:
     void report_deferred(pass& p, const namespace_config& ns, copy_observer& observer);
     static namespace_result result_of(const namespace_config& ns, std::uint64_t read, std::uint64_t copied,
                                       std::uint64_t skipped, std::chrono::steady_clock::time_point started);
-    // Runs `work`; if it throws, reports the pass's broken rows still unreported, then rethrows.
-    void report_on_failure(pass& p, const namespace_config& ns, copy_observer& observer,
-                           const std::function<void()>& work);
     std::uint64_t count_namespace(std::string_view table, std::int64_t namespace_id, bool by_network);
     void refuse_foreign_tuples(const namespace_config& ns, std::uint64_t tuples_before);
     void refuse_broken_rows_if_strict(const legacy_table& table, const namespace_config& ns,
@@ -153,12 +157,10 @@ private:
                            std::uint64_t rows_copied, std::uint64_t rows_skipped, std::uint64_t tuples_before,
                            std::uint64_t skipped_before, std::optional<std::uint64_t> written);
     std::optional<chunk_progress> load_progress(std::int64_t namespace_id);
-    void save_progress(const namespace_config& ns, const chunk_progress& before, std::uint64_t read,
-                       std::uint64_t copied, std::uint64_t skipped,
-                       const std::optional<std::array<std::string, 5>>& last_key);
+    // Writes `now`, the state after its latest chunk (a first chunk inserts the row).
+    void save_progress(const namespace_config& ns, const chunk_progress& now);
     std::uint64_t chunk_rows() const;
     retry_policy retries() const;
-    void log_retry(const namespace_config& ns, unsigned next_attempt, const std::string& why);
     std::string network_id(bool create);
 
     database& db_;
