@@ -60,13 +60,6 @@ private:
     int sessions_ = 0;
 };
 
-bool starts_with_words(std::string_view sql, std::string_view words) {
-    while (!sql.empty() && std::isspace(static_cast<unsigned char>(sql.front()))) sql.remove_prefix(1);
-    if (sql.size() < words.size()) return false;
-    for (std::size_t i = 0; i < words.size(); ++i)
-        if (std::toupper(static_cast<unsigned char>(sql[i])) != words[i]) return false;
-    return true;
-}
 
 // Rows fetched per round trip from a cursor: big enough that latency does not dominate,
 // small enough that a block of wide rows stays a few MiB at most.
@@ -371,9 +364,6 @@ public:
                 return t.exec_params(numbered, pqxx::prepare::make_dynamic_params(p.pointers));
             });
         });
-        // The transaction is usable again after a rollback to a savepoint (CockroachDB's
-        // retry protocol relies on it).
-        if (work_ && starts_with_words(sql, "ROLLBACK TO")) work_failed_ = false;
     }
 
     void execute_script(std::string_view script) override {
@@ -572,7 +562,14 @@ private:
 
     template <class F>
     pqxx::result run(F&& f) {
-        if (work_) return f(*work_);
+        if (work_) {
+            auto r = f(*work_);
+            // The server refuses every statement of a failed transaction except a rollback, so
+            // one that succeeded means the transaction is usable again (after ROLLBACK TO
+            // SAVEPOINT: CockroachDB's retry protocol relies on it).
+            work_failed_ = false;
+            return r;
+        }
         // Autocommit: each statement commits on its own.
         pqxx::nontransaction once(conn_);
         auto r = f(once);
