@@ -24,6 +24,38 @@ std::string make_owner() {
     return std::string(host[0] ? host : "unknown-host") + ":" + std::to_string(getpid()) + ":" + suffix;
 }
 
+// The statements the lease sends: create, read, take (insert), take over (expired), renew,
+// release. Markers are `?`; times are the server's, in seconds.
+struct lease_statements {
+    std::string create, read, take, take_over, renew, release;
+};
+
+lease_statements lease_sql(const lease_options& o) {
+    const auto& now = o.now_seconds_sql;
+    const auto& t = o.table;
+    return {
+        .create = "CREATE TABLE IF NOT EXISTS " + t +
+                  " (name VARCHAR(64) NOT NULL PRIMARY KEY, owner VARCHAR(255) NOT NULL, acquired_at BIGINT NOT NULL, "
+                  "heartbeat_at BIGINT NOT NULL, expires_at BIGINT NOT NULL)",
+        .read = "SELECT owner, expires_at, " + now + " FROM " + t + " WHERE name = ?",
+        .take = "INSERT INTO " + t + " (name, owner, acquired_at, heartbeat_at, expires_at) VALUES (?, ?, " + now +
+                ", " + now + ", " + now + " + ?)",
+        .take_over = "UPDATE " + t + " SET owner = ?, acquired_at = " + now + ", heartbeat_at = " + now +
+                     ", expires_at = " + now + " + ? WHERE name = ? AND owner = ? AND expires_at = ?",
+        .renew = "UPDATE " + t + " SET heartbeat_at = " + now + ", expires_at = " + now +
+                 " + ? WHERE name = ? AND owner = ?",
+        .release = "DELETE FROM " + t + " WHERE name = ? AND owner = ?",
+    };
+}
+
+// Losing a race to another run: the primary key refused our insert (class 23, integrity
+// constraint), the table appeared between IF NOT EXISTS and CREATE (42P07), or a
+// SERIALIZABLE conflict. Anything else is a real failure and must surface as itself.
+bool lost_a_race(const sql_error& e) {
+    return dynamic_cast<const serialization_error*>(&e) || e.sqlstate().rfind("23", 0) == 0 ||
+           e.sqlstate() == "42P07";
+}
+
 class lease_lock final : public migration_lock {
 public:
     lease_lock(std::unique_ptr<connection> session, lease_options options)
@@ -33,8 +65,9 @@ public:
     void acquire(std::chrono::seconds timeout) {
         try {
             session_->execute(sql_.create);
-        } catch (const sql_error&) {
+        } catch (const sql_error& e) {
             // Two runs creating the table at once: one wins, the other finds it below.
+            if (!lost_a_race(e)) throw;
         }
         const auto deadline = std::chrono::steady_clock::now() + timeout;
         for (;;) {
@@ -104,15 +137,13 @@ private:
             if (expires < now) {
                 // Compare-and-swap on the expired row: of several runs taking over at once,
                 // exactly one changes it.
-                auto take_over = session_->prepare(sql_.take_over);
+                if (!take_over_) take_over_ = session_->prepare(sql_.take_over);
                 const std::array<value, 5> p{std::string_view(owner_), ttl, std::string_view(options_.name),
                                              std::string_view(*current_owner), expires};
-                if (take_over->execute(p) == 1) return true;
+                if (take_over_->execute(p) == 1) return true;
             }
-        } catch (const serialization_error&) {
-            // Lost a race with another run: look again.
-        } catch (const sql_error&) {
-            // The primary key refused a second insert: someone else took it first.
+        } catch (const sql_error& e) {
+            if (!lost_a_race(e)) throw;  // else someone else took it first: look again
         }
         holder = current_owner ? *current_owner : "unknown";
         remaining = current_owner ? std::max<std::int64_t>(expires - now, 0) : 0;
@@ -150,6 +181,7 @@ private:
     lease_options options_;
     lease_statements sql_;
     std::string owner_;
+    std::unique_ptr<prepared_statement> take_over_;  // prepared at the first expired lease seen
     std::thread heartbeat_;
     mutable std::mutex mutex_;
     std::condition_variable wake_;
@@ -159,24 +191,6 @@ private:
 };
 
 }  // namespace
-
-lease_statements lease_sql(const lease_options& o) {
-    const auto& now = o.now_seconds_sql;
-    const auto& t = o.table;
-    return {
-        .create = "CREATE TABLE IF NOT EXISTS " + t +
-                  " (name VARCHAR(64) NOT NULL PRIMARY KEY, owner VARCHAR(255) NOT NULL, acquired_at BIGINT NOT NULL, "
-                  "heartbeat_at BIGINT NOT NULL, expires_at BIGINT NOT NULL)",
-        .read = "SELECT owner, expires_at, " + now + " FROM " + t + " WHERE name = ?",
-        .take = "INSERT INTO " + t + " (name, owner, acquired_at, heartbeat_at, expires_at) VALUES (?, ?, " + now +
-                ", " + now + ", " + now + " + ?)",
-        .take_over = "UPDATE " + t + " SET owner = ?, acquired_at = " + now + ", heartbeat_at = " + now +
-                     ", expires_at = " + now + " + ? WHERE name = ? AND owner = ? AND expires_at = ?",
-        .renew = "UPDATE " + t + " SET heartbeat_at = " + now + ", expires_at = " + now +
-                 " + ? WHERE name = ? AND owner = ?",
-        .release = "DELETE FROM " + t + " WHERE name = ? AND owner = ?",
-    };
-}
 
 std::unique_ptr<migration_lock> acquire_lease_lock(std::unique_ptr<connection> session, std::chrono::seconds timeout,
                                                    lease_options options) {

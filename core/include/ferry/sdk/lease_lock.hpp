@@ -34,11 +34,4 @@ struct lease_options {
 std::unique_ptr<migration_lock> acquire_lease_lock(std::unique_ptr<connection> session, std::chrono::seconds timeout,
                                                    lease_options options);
 
-// The statements the lease sends, for documentation and golden tests: create, read, take
-// (insert), take over (expired), renew, release. Markers are `?`.
-struct lease_statements {
-    std::string create, read, take, take_over, renew, release;
-};
-lease_statements lease_sql(const lease_options& options);
-
 }  // namespace ferry::sdk
