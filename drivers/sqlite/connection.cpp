@@ -45,7 +45,10 @@ public:
     statement& operator=(const statement&) = delete;
     ~statement() { sqlite3_finalize(stmt_); }
 
-    void bind(std::span<const value> params) {
+    // `text_lifetime`: SQLITE_STATIC when the caller's texts outlive every step (a prepared
+    // statement executes at once), SQLITE_TRANSIENT when SQLite must copy them (a query steps
+    // later, in rows::next(), after the caller's parameters may be gone).
+    void bind(std::span<const value> params, sqlite3_destructor_type text_lifetime) {
         sqlite3_reset(stmt_);
         int index = 1;
         for (const auto& p : params) {
@@ -56,8 +59,7 @@ public:
                 rc = sqlite3_bind_int64(stmt_, index, *i);
             } else {
                 auto text = text_of(p);
-                // SQLITE_STATIC: the caller keeps the text alive until the step is done.
-                rc = sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+                rc = sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), text_lifetime);
             }
             if (rc != SQLITE_OK) throw_code(db_, rc, "binding parameter");
             ++index;
@@ -82,7 +84,7 @@ private:
 class sqlite_rows final : public rows {
 public:
     sqlite_rows(sqlite3* db, std::string_view sql, std::span<const value> params) : stmt_(db, sql) {
-        stmt_.bind(params);
+        stmt_.bind(params, SQLITE_TRANSIENT);
     }
     bool next() override { return stmt_.step("reading rows"); }
     bool is_null(int column) const override { return sqlite3_column_type(stmt_.get(), column) == SQLITE_NULL; }
@@ -100,7 +102,7 @@ class sqlite_prepared final : public prepared_statement {
 public:
     sqlite_prepared(sqlite3* db, std::string_view sql) : db_(db), stmt_(db, sql) {}
     std::uint64_t execute(std::span<const value> params) override {
-        stmt_.bind(params);
+        stmt_.bind(params, SQLITE_STATIC);
         while (stmt_.step("executing statement")) {
         }
         return static_cast<std::uint64_t>(sqlite3_changes(db_));
