@@ -1,5 +1,8 @@
 #include <ferry/sdk/strategies.hpp>
 
+#include <bit>
+#include <map>
+
 #include <ferry/errors.hpp>
 
 namespace ferry::sdk {
@@ -102,6 +105,11 @@ std::string insert_sql(std::string_view table, std::size_t rows, std::string_vie
     return sql;
 }
 
+// Whole batches go through the statement prepared for batch_rows_; the tail of each write()
+// in descending power-of-two pieces, each through a statement prepared (on first use) for
+// exactly that many rows: a write() of n rows costs at most n / batch + log2(batch) + 1
+// statements, never one per row. Nothing is buffered across calls (the tuples' views are only
+// valid during write()).
 class batched_insert_writer final : public tuple_writer {
 public:
     batched_insert_writer(connection& conn, std::string_view table, std::size_t rows_per_statement,
@@ -112,21 +120,14 @@ public:
     }
 
     void write(std::span<const relation_tuple> tuples) override {
-        // Whole batches go through the statement prepared for batch_rows_; the tail of each
-        // write() through a single-row statement, so nothing is buffered across calls (the
-        // tuples' views are only valid during this call).
         while (tuples.size() >= batch_rows_) {
-            params_.clear();
-            for (std::size_t i = 0; i < batch_rows_; ++i) append_tuple_params(tuples[i], params_);
-            if (!full_) full_ = conn_.prepare(insert_sql(table_, batch_rows_, timestamp_marker_));
-            count(full_->execute(params_));
+            insert(tuples.first(batch_rows_));
             tuples = tuples.subspan(batch_rows_);
         }
-        for (const auto& t : tuples) {
-            params_.clear();
-            append_tuple_params(t, params_);
-            if (!single_) single_ = conn_.prepare(insert_sql(table_, 1, timestamp_marker_));
-            count(single_->execute(params_));
+        while (!tuples.empty()) {
+            const auto piece = std::bit_floor(tuples.size());
+            insert(tuples.first(piece));
+            tuples = tuples.subspan(piece);
         }
     }
 
@@ -138,20 +139,24 @@ public:
     }
 
 private:
+    void insert(std::span<const relation_tuple> rows) {
+        params_.clear();
+        for (const auto& t : rows) append_tuple_params(t, params_);
+        auto& statement = statements_[rows.size()];
+        if (!statement) statement = conn_.prepare(insert_sql(table_, rows.size(), timestamp_marker_));
+        const auto affected = statement->execute(params_);
+        if (affected == 0) unknown_ = true;
+        written_ += affected;
+    }
+
     connection& conn_;
     std::string table_;
     std::size_t batch_rows_;
     std::string timestamp_marker_;
-    std::unique_ptr<prepared_statement> full_;
-    std::unique_ptr<prepared_statement> single_;
+    std::map<std::size_t, std::unique_ptr<prepared_statement>> statements_;  // by rows per statement
     std::vector<value> params_;
     std::uint64_t written_ = 0;
     bool unknown_ = false;
-
-    void count(std::uint64_t affected) {
-        if (affected == 0) unknown_ = true;
-        written_ += affected;
-    }
 };
 
 template <class T>

@@ -3,7 +3,6 @@
 // multi-row INSERTs sized from the server's max_allowed_packet.
 #include <algorithm>
 #include <array>
-#include <bit>
 
 #include <ferry/drivers/mysql.hpp>
 #include <ferry/errors.hpp>
@@ -74,48 +73,6 @@ std::size_t rows_per_statement(std::int64_t max_allowed_packet) {
     const auto budget = static_cast<std::size_t>(std::max<std::int64_t>(max_allowed_packet, 0)) / 4;
     return std::clamp<std::size_t>(budget / worst_row_bytes, 1, max_rows_per_statement);
 }
-
-// The generic batched writer sends whole batches through one prepared statement and any tail
-// row by row. Here the tail is split into power-of-two chunks, each going to a writer prepared
-// for exactly that size, so a write() of n rows costs at most n / batch + log2(batch) + 1
-// statements instead of up to batch - 1 single-row ones.
-class packet_sized_writer final : public tuple_writer {
-public:
-    packet_sized_writer(connection& conn, std::string_view table, std::size_t batch) : batch_(batch) {
-        writers_.push_back({batch, sdk::make_batched_insert_writer(conn, table, batch)});
-        for (std::size_t size = std::bit_floor(batch); size >= 1; size /= 2)
-            if (size < batch) writers_.push_back({size, sdk::make_batched_insert_writer(conn, table, size)});
-    }
-
-    void write(std::span<const relation_tuple> tuples) override {
-        const std::size_t whole = tuples.size() / batch_ * batch_;
-        if (whole) writers_.front().writer->write(tuples.first(whole));
-        tuples = tuples.subspan(whole);
-        for (auto& w : writers_) {
-            if (tuples.empty()) break;
-            if (tuples.size() < w.size) continue;
-            w.writer->write(tuples.first(w.size));
-            tuples = tuples.subspan(w.size);
-        }
-    }
-
-    std::optional<std::uint64_t> finish() override {
-        std::optional<std::uint64_t> written = 0;
-        for (auto& w : writers_) {
-            const auto n = w.writer->finish();
-            written = written && n ? std::optional(*written + *n) : std::nullopt;
-        }
-        return written;
-    }
-
-private:
-    struct sized {
-        std::size_t size;
-        std::unique_ptr<tuple_writer> writer;  // prepares its statement on first use only
-    };
-    std::size_t batch_;
-    std::vector<sized> writers_;  // descending sizes
-};
 
 // ---- the dialect ----------------------------------------------------------------------------
 
@@ -193,7 +150,7 @@ public:
 
     std::unique_ptr<tuple_writer> open_tuple_writer(connection& conn, std::string_view table) override {
         const auto packet = query_integer(conn, "SELECT @@max_allowed_packet");
-        return std::make_unique<packet_sized_writer>(conn, table, rows_per_statement(packet));
+        return sdk::make_batched_insert_writer(conn, table, rows_per_statement(packet));
     }
 
     // Answers from information_schema, which lists the current account's global and

@@ -55,7 +55,8 @@ std::unique_ptr<keyset_reader> make_keyset_reader(connection& conn, std::string 
                                                   std::optional<legacy_key> after = std::nullopt);
 
 // Multi-row INSERT INTO `table` (a plain identifier: the table dialect::open_tuple_writer was
-// given), `rows_per_statement` rows per execution, the statement prepared once per writer.
+// given), `rows_per_statement` rows per execution, the tail of each write() in power-of-two
+// pieces; each statement size prepared once per writer.
 // `timestamp_marker` replaces each commit_time marker when the server needs help parsing
 // text, e.g. "CAST(? AS TIMESTAMP)".
 std::unique_ptr<tuple_writer> make_batched_insert_writer(connection& conn, std::string_view table,
