@@ -22,7 +22,6 @@ s1 SELECT table_name FROM information_schema.tables WHERE table_catalog = curren
 s1 SELECT rows_copied, rows_skipped, dropped_at FROM ferry_legacy_namespaces WHERE namespace_id = ?
 s1 SELECT last_key, rows_read, rows_copied, rows_skipped, tuples_before, skipped_before, chunks FROM ferry_legacy_progress WHERE namespace_id = ?
 s1 SELECT COUNT(*) FROM "keto_0000000000_relation_tuples"
-s1 SELECT last_key, rows_read, rows_copied, rows_skipped, tuples_before, skipped_before, chunks FROM ferry_legacy_progress WHERE namespace_id = ?
 s1 DELETE FROM ferry_staged_relation_tuples WHERE namespace_id = ?
 s1 SELECT id FROM networks ORDER BY created_at LIMIT 1
 s1 SELECT COUNT(*) FROM ferry_skipped_relation_tuples WHERE namespace_id = ?
@@ -35,25 +34,10 @@ s1 EXECUTE ferry_stmt_1
 s1 EXECUTE ferry_stmt_1
 s1 SELECT id FROM networks ORDER BY created_at LIMIT 1
 s1 INSERT INTO networks (id, created_at, updated_at) VALUES (?, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)
-s1 PREPARE ferry_stmt_2 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 PREPARE ferry_stmt_2 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
+s1 PREPARE ferry_stmt_3 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 EXECUTE ferry_stmt_3
 s1 INSERT INTO ferry_legacy_progress (namespace_id, last_key, rows_read, rows_copied, rows_skipped, tuples_before, skipped_before, chunks, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)
 s1 RELEASE SAVEPOINT cockroach_restart
 s1 COMMIT
@@ -61,18 +45,12 @@ s1 BEGIN
 s1 SET TRANSACTION ISOLATION LEVEL SERIALIZABLE
 s1 SAVEPOINT cockroach_restart
 s1 SELECT shard_id, object, relation, subject, commit_time FROM "keto_0000000000_relation_tuples" WHERE (shard_id, object, relation, subject, commit_time) > (?, ?, ?, ?, ?) ORDER BY shard_id, object, relation, subject, commit_time LIMIT 20
-s1 PREPARE ferry_stmt_3 AS INSERT INTO ferry_skipped_relation_tuples (namespace_id, shard_id, object, relation, subject, commit_time, reason, skipped_at) VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)
-s1 EXECUTE ferry_stmt_3
-s1 PREPARE ferry_stmt_4 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 PREPARE ferry_stmt_4 AS INSERT INTO ferry_skipped_relation_tuples (namespace_id, shard_id, object, relation, subject, commit_time, reason, skipped_at) VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)
 s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
+s1 PREPARE ferry_stmt_5 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 EXECUTE ferry_stmt_5
+s1 PREPARE ferry_stmt_6 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 EXECUTE ferry_stmt_6
 s1 UPDATE ferry_legacy_progress SET last_key = ?, rows_read = ?, rows_copied = ?, rows_skipped = ?, chunks = ?, updated_at = CURRENT_TIMESTAMP WHERE namespace_id = ?
 s1 RELEASE SAVEPOINT cockroach_restart
 s1 COMMIT
@@ -103,7 +81,6 @@ s1 SELECT table_name FROM information_schema.tables WHERE table_catalog = curren
 s1 SELECT rows_copied, rows_skipped, dropped_at FROM ferry_legacy_namespaces WHERE namespace_id = ?
 s1 SELECT last_key, rows_read, rows_copied, rows_skipped, tuples_before, skipped_before, chunks FROM ferry_legacy_progress WHERE namespace_id = ?
 s1 SELECT COUNT(*) FROM "keto_0000000001_relation_tuples"
-s1 SELECT last_key, rows_read, rows_copied, rows_skipped, tuples_before, skipped_before, chunks FROM ferry_legacy_progress WHERE namespace_id = ?
 s1 DELETE FROM ferry_staged_relation_tuples WHERE namespace_id = ?
 s1 SELECT COUNT(*) FROM keto_relation_tuples WHERE namespace_id = ? AND nid = ?
 s1 SELECT COUNT(*) FROM ferry_skipped_relation_tuples WHERE namespace_id = ?
@@ -111,28 +88,13 @@ s1 BEGIN
 s1 SET TRANSACTION ISOLATION LEVEL SERIALIZABLE
 s1 SAVEPOINT cockroach_restart
 s1 SELECT shard_id, object, relation, subject, commit_time FROM "keto_0000000001_relation_tuples" ORDER BY shard_id, object, relation, subject, commit_time LIMIT 20
-s1 PREPARE ferry_stmt_5 AS INSERT INTO ferry_skipped_relation_tuples (namespace_id, shard_id, object, relation, subject, commit_time, reason, skipped_at) VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)
-s1 EXECUTE ferry_stmt_5
-s1 EXECUTE ferry_stmt_5
-s1 PREPARE ferry_stmt_6 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
+s1 PREPARE ferry_stmt_7 AS INSERT INTO ferry_skipped_relation_tuples (namespace_id, shard_id, object, relation, subject, commit_time, reason, skipped_at) VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)
+s1 EXECUTE ferry_stmt_7
+s1 EXECUTE ferry_stmt_7
+s1 PREPARE ferry_stmt_8 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 EXECUTE ferry_stmt_8
+s1 PREPARE ferry_stmt_9 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 EXECUTE ferry_stmt_9
 s1 INSERT INTO ferry_legacy_progress (namespace_id, last_key, rows_read, rows_copied, rows_skipped, tuples_before, skipped_before, chunks, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)
 s1 RELEASE SAVEPOINT cockroach_restart
 s1 COMMIT
@@ -140,17 +102,10 @@ s1 BEGIN
 s1 SET TRANSACTION ISOLATION LEVEL SERIALIZABLE
 s1 SAVEPOINT cockroach_restart
 s1 SELECT shard_id, object, relation, subject, commit_time FROM "keto_0000000001_relation_tuples" WHERE (shard_id, object, relation, subject, commit_time) > (?, ?, ?, ?, ?) ORDER BY shard_id, object, relation, subject, commit_time LIMIT 20
-s1 PREPARE ferry_stmt_7 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-s1 EXECUTE ferry_stmt_7
-s1 EXECUTE ferry_stmt_7
-s1 EXECUTE ferry_stmt_7
-s1 EXECUTE ferry_stmt_7
-s1 EXECUTE ferry_stmt_7
-s1 EXECUTE ferry_stmt_7
-s1 EXECUTE ferry_stmt_7
-s1 EXECUTE ferry_stmt_7
-s1 EXECUTE ferry_stmt_7
-s1 EXECUTE ferry_stmt_7
+s1 PREPARE ferry_stmt_10 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 EXECUTE ferry_stmt_10
+s1 PREPARE ferry_stmt_11 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 EXECUTE ferry_stmt_11
 s1 UPDATE ferry_legacy_progress SET last_key = ?, rows_read = ?, rows_copied = ?, rows_skipped = ?, chunks = ?, updated_at = CURRENT_TIMESTAMP WHERE namespace_id = ?
 s1 RELEASE SAVEPOINT cockroach_restart
 s1 COMMIT

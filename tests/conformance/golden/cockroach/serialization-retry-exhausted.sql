@@ -21,7 +21,6 @@ s1 SELECT table_name FROM information_schema.tables WHERE table_catalog = curren
 s1 SELECT rows_copied, rows_skipped, dropped_at FROM ferry_legacy_namespaces WHERE namespace_id = ?
 s1 SELECT last_key, rows_read, rows_copied, rows_skipped, tuples_before, skipped_before, chunks FROM ferry_legacy_progress WHERE namespace_id = ?
 s1 SELECT COUNT(*) FROM "keto_0000000000_relation_tuples"
-s1 SELECT last_key, rows_read, rows_copied, rows_skipped, tuples_before, skipped_before, chunks FROM ferry_legacy_progress WHERE namespace_id = ?
 s1 DELETE FROM ferry_staged_relation_tuples WHERE namespace_id = ?
 s1 SELECT id FROM networks ORDER BY created_at LIMIT 1
 s1 SELECT COUNT(*) FROM ferry_skipped_relation_tuples WHERE namespace_id = ?
@@ -33,36 +32,14 @@ s1 PREPARE ferry_stmt_1 AS INSERT INTO ferry_skipped_relation_tuples (namespace_
 s1 EXECUTE ferry_stmt_1
 s1 SELECT id FROM networks ORDER BY created_at LIMIT 1
 s1 INSERT INTO networks (id, created_at, updated_at) VALUES (?, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)
-s1 PREPARE ferry_stmt_2 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 PREPARE ferry_stmt_2 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
-s1 EXECUTE ferry_stmt_2
+s1 PREPARE ferry_stmt_3 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 EXECUTE ferry_stmt_3
+s1 PREPARE ferry_stmt_4 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 EXECUTE ferry_stmt_4
+s1 PREPARE ferry_stmt_5 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 EXECUTE ferry_stmt_5
 s1 INSERT INTO ferry_legacy_progress (namespace_id, last_key, rows_read, rows_copied, rows_skipped, tuples_before, skipped_before, chunks, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)
 s1 RELEASE SAVEPOINT cockroach_restart
 s1 COMMIT
@@ -70,362 +47,132 @@ s1 BEGIN
 s1 SET TRANSACTION ISOLATION LEVEL SERIALIZABLE
 s1 SAVEPOINT cockroach_restart
 s1 SELECT shard_id, object, relation, subject, commit_time FROM "keto_0000000000_relation_tuples" WHERE (shard_id, object, relation, subject, commit_time) > (?, ?, ?, ?, ?) ORDER BY shard_id, object, relation, subject, commit_time LIMIT 30
-s1 PREPARE ferry_stmt_3 AS INSERT INTO ferry_skipped_relation_tuples (namespace_id, shard_id, object, relation, subject, commit_time, reason, skipped_at) VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)
-s1 EXECUTE ferry_stmt_3
-s1 EXECUTE ferry_stmt_3
-s1 PREPARE ferry_stmt_4 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 EXECUTE ferry_stmt_4
-s1 UPDATE ferry_legacy_progress SET last_key = ?, rows_read = ?, rows_copied = ?, rows_skipped = ?, chunks = ?, updated_at = CURRENT_TIMESTAMP WHERE namespace_id = ?
-s1 ROLLBACK TO SAVEPOINT cockroach_restart
-s1 SELECT shard_id, object, relation, subject, commit_time FROM "keto_0000000000_relation_tuples" WHERE (shard_id, object, relation, subject, commit_time) > (?, ?, ?, ?, ?) ORDER BY shard_id, object, relation, subject, commit_time LIMIT 30
-s1 PREPARE ferry_stmt_5 AS INSERT INTO ferry_skipped_relation_tuples (namespace_id, shard_id, object, relation, subject, commit_time, reason, skipped_at) VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)
-s1 EXECUTE ferry_stmt_5
-s1 EXECUTE ferry_stmt_5
-s1 SELECT id FROM networks ORDER BY created_at LIMIT 1
-s1 PREPARE ferry_stmt_6 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 PREPARE ferry_stmt_6 AS INSERT INTO ferry_skipped_relation_tuples (namespace_id, shard_id, object, relation, subject, commit_time, reason, skipped_at) VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)
 s1 EXECUTE ferry_stmt_6
 s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 EXECUTE ferry_stmt_6
-s1 UPDATE ferry_legacy_progress SET last_key = ?, rows_read = ?, rows_copied = ?, rows_skipped = ?, chunks = ?, updated_at = CURRENT_TIMESTAMP WHERE namespace_id = ?
-s1 ROLLBACK TO SAVEPOINT cockroach_restart
-s1 SELECT shard_id, object, relation, subject, commit_time FROM "keto_0000000000_relation_tuples" WHERE (shard_id, object, relation, subject, commit_time) > (?, ?, ?, ?, ?) ORDER BY shard_id, object, relation, subject, commit_time LIMIT 30
-s1 PREPARE ferry_stmt_7 AS INSERT INTO ferry_skipped_relation_tuples (namespace_id, shard_id, object, relation, subject, commit_time, reason, skipped_at) VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)
+s1 PREPARE ferry_stmt_7 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 s1 EXECUTE ferry_stmt_7
-s1 EXECUTE ferry_stmt_7
-s1 SELECT id FROM networks ORDER BY created_at LIMIT 1
-s1 PREPARE ferry_stmt_8 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 PREPARE ferry_stmt_8 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 s1 EXECUTE ferry_stmt_8
-s1 EXECUTE ferry_stmt_8
-s1 EXECUTE ferry_stmt_8
-s1 EXECUTE ferry_stmt_8
-s1 EXECUTE ferry_stmt_8
-s1 EXECUTE ferry_stmt_8
-s1 EXECUTE ferry_stmt_8
-s1 EXECUTE ferry_stmt_8
-s1 EXECUTE ferry_stmt_8
-s1 EXECUTE ferry_stmt_8
-s1 EXECUTE ferry_stmt_8
-s1 EXECUTE ferry_stmt_8
-s1 EXECUTE ferry_stmt_8
-s1 EXECUTE ferry_stmt_8
-s1 EXECUTE ferry_stmt_8
-s1 EXECUTE ferry_stmt_8
-s1 EXECUTE ferry_stmt_8
-s1 EXECUTE ferry_stmt_8
-s1 EXECUTE ferry_stmt_8
-s1 EXECUTE ferry_stmt_8
-s1 EXECUTE ferry_stmt_8
-s1 EXECUTE ferry_stmt_8
-s1 EXECUTE ferry_stmt_8
-s1 EXECUTE ferry_stmt_8
-s1 EXECUTE ferry_stmt_8
-s1 EXECUTE ferry_stmt_8
-s1 EXECUTE ferry_stmt_8
-s1 EXECUTE ferry_stmt_8
-s1 UPDATE ferry_legacy_progress SET last_key = ?, rows_read = ?, rows_copied = ?, rows_skipped = ?, chunks = ?, updated_at = CURRENT_TIMESTAMP WHERE namespace_id = ?
-s1 ROLLBACK TO SAVEPOINT cockroach_restart
-s1 SELECT shard_id, object, relation, subject, commit_time FROM "keto_0000000000_relation_tuples" WHERE (shard_id, object, relation, subject, commit_time) > (?, ?, ?, ?, ?) ORDER BY shard_id, object, relation, subject, commit_time LIMIT 30
-s1 PREPARE ferry_stmt_9 AS INSERT INTO ferry_skipped_relation_tuples (namespace_id, shard_id, object, relation, subject, commit_time, reason, skipped_at) VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)
+s1 PREPARE ferry_stmt_9 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 s1 EXECUTE ferry_stmt_9
-s1 EXECUTE ferry_stmt_9
-s1 SELECT id FROM networks ORDER BY created_at LIMIT 1
-s1 PREPARE ferry_stmt_10 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-s1 EXECUTE ferry_stmt_10
-s1 EXECUTE ferry_stmt_10
-s1 EXECUTE ferry_stmt_10
-s1 EXECUTE ferry_stmt_10
-s1 EXECUTE ferry_stmt_10
-s1 EXECUTE ferry_stmt_10
-s1 EXECUTE ferry_stmt_10
-s1 EXECUTE ferry_stmt_10
-s1 EXECUTE ferry_stmt_10
-s1 EXECUTE ferry_stmt_10
-s1 EXECUTE ferry_stmt_10
-s1 EXECUTE ferry_stmt_10
-s1 EXECUTE ferry_stmt_10
-s1 EXECUTE ferry_stmt_10
-s1 EXECUTE ferry_stmt_10
-s1 EXECUTE ferry_stmt_10
-s1 EXECUTE ferry_stmt_10
-s1 EXECUTE ferry_stmt_10
-s1 EXECUTE ferry_stmt_10
-s1 EXECUTE ferry_stmt_10
-s1 EXECUTE ferry_stmt_10
-s1 EXECUTE ferry_stmt_10
-s1 EXECUTE ferry_stmt_10
-s1 EXECUTE ferry_stmt_10
-s1 EXECUTE ferry_stmt_10
-s1 EXECUTE ferry_stmt_10
-s1 EXECUTE ferry_stmt_10
-s1 EXECUTE ferry_stmt_10
 s1 UPDATE ferry_legacy_progress SET last_key = ?, rows_read = ?, rows_copied = ?, rows_skipped = ?, chunks = ?, updated_at = CURRENT_TIMESTAMP WHERE namespace_id = ?
 s1 ROLLBACK TO SAVEPOINT cockroach_restart
 s1 SELECT shard_id, object, relation, subject, commit_time FROM "keto_0000000000_relation_tuples" WHERE (shard_id, object, relation, subject, commit_time) > (?, ?, ?, ?, ?) ORDER BY shard_id, object, relation, subject, commit_time LIMIT 30
-s1 PREPARE ferry_stmt_11 AS INSERT INTO ferry_skipped_relation_tuples (namespace_id, shard_id, object, relation, subject, commit_time, reason, skipped_at) VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)
+s1 PREPARE ferry_stmt_10 AS INSERT INTO ferry_skipped_relation_tuples (namespace_id, shard_id, object, relation, subject, commit_time, reason, skipped_at) VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)
+s1 EXECUTE ferry_stmt_10
+s1 EXECUTE ferry_stmt_10
+s1 SELECT id FROM networks ORDER BY created_at LIMIT 1
+s1 PREPARE ferry_stmt_11 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 s1 EXECUTE ferry_stmt_11
-s1 EXECUTE ferry_stmt_11
-s1 SELECT id FROM networks ORDER BY created_at LIMIT 1
-s1 PREPARE ferry_stmt_12 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 PREPARE ferry_stmt_12 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 s1 EXECUTE ferry_stmt_12
-s1 EXECUTE ferry_stmt_12
-s1 EXECUTE ferry_stmt_12
-s1 EXECUTE ferry_stmt_12
-s1 EXECUTE ferry_stmt_12
-s1 EXECUTE ferry_stmt_12
-s1 EXECUTE ferry_stmt_12
-s1 EXECUTE ferry_stmt_12
-s1 EXECUTE ferry_stmt_12
-s1 EXECUTE ferry_stmt_12
-s1 EXECUTE ferry_stmt_12
-s1 EXECUTE ferry_stmt_12
-s1 EXECUTE ferry_stmt_12
-s1 EXECUTE ferry_stmt_12
-s1 EXECUTE ferry_stmt_12
-s1 EXECUTE ferry_stmt_12
-s1 EXECUTE ferry_stmt_12
-s1 EXECUTE ferry_stmt_12
-s1 EXECUTE ferry_stmt_12
-s1 EXECUTE ferry_stmt_12
-s1 EXECUTE ferry_stmt_12
-s1 EXECUTE ferry_stmt_12
-s1 EXECUTE ferry_stmt_12
-s1 EXECUTE ferry_stmt_12
-s1 EXECUTE ferry_stmt_12
-s1 EXECUTE ferry_stmt_12
-s1 EXECUTE ferry_stmt_12
-s1 EXECUTE ferry_stmt_12
-s1 UPDATE ferry_legacy_progress SET last_key = ?, rows_read = ?, rows_copied = ?, rows_skipped = ?, chunks = ?, updated_at = CURRENT_TIMESTAMP WHERE namespace_id = ?
-s1 ROLLBACK TO SAVEPOINT cockroach_restart
-s1 SELECT shard_id, object, relation, subject, commit_time FROM "keto_0000000000_relation_tuples" WHERE (shard_id, object, relation, subject, commit_time) > (?, ?, ?, ?, ?) ORDER BY shard_id, object, relation, subject, commit_time LIMIT 30
-s1 PREPARE ferry_stmt_13 AS INSERT INTO ferry_skipped_relation_tuples (namespace_id, shard_id, object, relation, subject, commit_time, reason, skipped_at) VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)
+s1 PREPARE ferry_stmt_13 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 s1 EXECUTE ferry_stmt_13
-s1 EXECUTE ferry_stmt_13
-s1 SELECT id FROM networks ORDER BY created_at LIMIT 1
-s1 PREPARE ferry_stmt_14 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-s1 EXECUTE ferry_stmt_14
-s1 EXECUTE ferry_stmt_14
-s1 EXECUTE ferry_stmt_14
-s1 EXECUTE ferry_stmt_14
-s1 EXECUTE ferry_stmt_14
-s1 EXECUTE ferry_stmt_14
-s1 EXECUTE ferry_stmt_14
-s1 EXECUTE ferry_stmt_14
-s1 EXECUTE ferry_stmt_14
-s1 EXECUTE ferry_stmt_14
-s1 EXECUTE ferry_stmt_14
-s1 EXECUTE ferry_stmt_14
-s1 EXECUTE ferry_stmt_14
-s1 EXECUTE ferry_stmt_14
-s1 EXECUTE ferry_stmt_14
-s1 EXECUTE ferry_stmt_14
-s1 EXECUTE ferry_stmt_14
-s1 EXECUTE ferry_stmt_14
-s1 EXECUTE ferry_stmt_14
-s1 EXECUTE ferry_stmt_14
-s1 EXECUTE ferry_stmt_14
-s1 EXECUTE ferry_stmt_14
-s1 EXECUTE ferry_stmt_14
-s1 EXECUTE ferry_stmt_14
-s1 EXECUTE ferry_stmt_14
-s1 EXECUTE ferry_stmt_14
-s1 EXECUTE ferry_stmt_14
-s1 EXECUTE ferry_stmt_14
 s1 UPDATE ferry_legacy_progress SET last_key = ?, rows_read = ?, rows_copied = ?, rows_skipped = ?, chunks = ?, updated_at = CURRENT_TIMESTAMP WHERE namespace_id = ?
 s1 ROLLBACK TO SAVEPOINT cockroach_restart
 s1 SELECT shard_id, object, relation, subject, commit_time FROM "keto_0000000000_relation_tuples" WHERE (shard_id, object, relation, subject, commit_time) > (?, ?, ?, ?, ?) ORDER BY shard_id, object, relation, subject, commit_time LIMIT 30
-s1 PREPARE ferry_stmt_15 AS INSERT INTO ferry_skipped_relation_tuples (namespace_id, shard_id, object, relation, subject, commit_time, reason, skipped_at) VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)
+s1 PREPARE ferry_stmt_14 AS INSERT INTO ferry_skipped_relation_tuples (namespace_id, shard_id, object, relation, subject, commit_time, reason, skipped_at) VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)
+s1 EXECUTE ferry_stmt_14
+s1 EXECUTE ferry_stmt_14
+s1 SELECT id FROM networks ORDER BY created_at LIMIT 1
+s1 PREPARE ferry_stmt_15 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 s1 EXECUTE ferry_stmt_15
-s1 EXECUTE ferry_stmt_15
-s1 SELECT id FROM networks ORDER BY created_at LIMIT 1
-s1 PREPARE ferry_stmt_16 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 PREPARE ferry_stmt_16 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 s1 EXECUTE ferry_stmt_16
-s1 EXECUTE ferry_stmt_16
-s1 EXECUTE ferry_stmt_16
-s1 EXECUTE ferry_stmt_16
-s1 EXECUTE ferry_stmt_16
-s1 EXECUTE ferry_stmt_16
-s1 EXECUTE ferry_stmt_16
-s1 EXECUTE ferry_stmt_16
-s1 EXECUTE ferry_stmt_16
-s1 EXECUTE ferry_stmt_16
-s1 EXECUTE ferry_stmt_16
-s1 EXECUTE ferry_stmt_16
-s1 EXECUTE ferry_stmt_16
-s1 EXECUTE ferry_stmt_16
-s1 EXECUTE ferry_stmt_16
-s1 EXECUTE ferry_stmt_16
-s1 EXECUTE ferry_stmt_16
-s1 EXECUTE ferry_stmt_16
-s1 EXECUTE ferry_stmt_16
-s1 EXECUTE ferry_stmt_16
-s1 EXECUTE ferry_stmt_16
-s1 EXECUTE ferry_stmt_16
-s1 EXECUTE ferry_stmt_16
-s1 EXECUTE ferry_stmt_16
-s1 EXECUTE ferry_stmt_16
-s1 EXECUTE ferry_stmt_16
-s1 EXECUTE ferry_stmt_16
-s1 EXECUTE ferry_stmt_16
-s1 UPDATE ferry_legacy_progress SET last_key = ?, rows_read = ?, rows_copied = ?, rows_skipped = ?, chunks = ?, updated_at = CURRENT_TIMESTAMP WHERE namespace_id = ?
-s1 ROLLBACK TO SAVEPOINT cockroach_restart
-s1 SELECT shard_id, object, relation, subject, commit_time FROM "keto_0000000000_relation_tuples" WHERE (shard_id, object, relation, subject, commit_time) > (?, ?, ?, ?, ?) ORDER BY shard_id, object, relation, subject, commit_time LIMIT 30
-s1 PREPARE ferry_stmt_17 AS INSERT INTO ferry_skipped_relation_tuples (namespace_id, shard_id, object, relation, subject, commit_time, reason, skipped_at) VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)
+s1 PREPARE ferry_stmt_17 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 s1 EXECUTE ferry_stmt_17
-s1 EXECUTE ferry_stmt_17
-s1 SELECT id FROM networks ORDER BY created_at LIMIT 1
-s1 PREPARE ferry_stmt_18 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-s1 EXECUTE ferry_stmt_18
-s1 EXECUTE ferry_stmt_18
-s1 EXECUTE ferry_stmt_18
-s1 EXECUTE ferry_stmt_18
-s1 EXECUTE ferry_stmt_18
-s1 EXECUTE ferry_stmt_18
-s1 EXECUTE ferry_stmt_18
-s1 EXECUTE ferry_stmt_18
-s1 EXECUTE ferry_stmt_18
-s1 EXECUTE ferry_stmt_18
-s1 EXECUTE ferry_stmt_18
-s1 EXECUTE ferry_stmt_18
-s1 EXECUTE ferry_stmt_18
-s1 EXECUTE ferry_stmt_18
-s1 EXECUTE ferry_stmt_18
-s1 EXECUTE ferry_stmt_18
-s1 EXECUTE ferry_stmt_18
-s1 EXECUTE ferry_stmt_18
-s1 EXECUTE ferry_stmt_18
-s1 EXECUTE ferry_stmt_18
-s1 EXECUTE ferry_stmt_18
-s1 EXECUTE ferry_stmt_18
-s1 EXECUTE ferry_stmt_18
-s1 EXECUTE ferry_stmt_18
-s1 EXECUTE ferry_stmt_18
-s1 EXECUTE ferry_stmt_18
-s1 EXECUTE ferry_stmt_18
-s1 EXECUTE ferry_stmt_18
 s1 UPDATE ferry_legacy_progress SET last_key = ?, rows_read = ?, rows_copied = ?, rows_skipped = ?, chunks = ?, updated_at = CURRENT_TIMESTAMP WHERE namespace_id = ?
 s1 ROLLBACK TO SAVEPOINT cockroach_restart
 s1 SELECT shard_id, object, relation, subject, commit_time FROM "keto_0000000000_relation_tuples" WHERE (shard_id, object, relation, subject, commit_time) > (?, ?, ?, ?, ?) ORDER BY shard_id, object, relation, subject, commit_time LIMIT 30
-s1 PREPARE ferry_stmt_19 AS INSERT INTO ferry_skipped_relation_tuples (namespace_id, shard_id, object, relation, subject, commit_time, reason, skipped_at) VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)
-s1 EXECUTE ferry_stmt_19
-s1 EXECUTE ferry_stmt_19
+s1 PREPARE ferry_stmt_18 AS INSERT INTO ferry_skipped_relation_tuples (namespace_id, shard_id, object, relation, subject, commit_time, reason, skipped_at) VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)
+s1 EXECUTE ferry_stmt_18
+s1 EXECUTE ferry_stmt_18
 s1 SELECT id FROM networks ORDER BY created_at LIMIT 1
-s1 PREPARE ferry_stmt_20 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 PREPARE ferry_stmt_19 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 EXECUTE ferry_stmt_19
+s1 PREPARE ferry_stmt_20 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 s1 EXECUTE ferry_stmt_20
-s1 EXECUTE ferry_stmt_20
-s1 EXECUTE ferry_stmt_20
-s1 EXECUTE ferry_stmt_20
-s1 EXECUTE ferry_stmt_20
-s1 EXECUTE ferry_stmt_20
-s1 EXECUTE ferry_stmt_20
-s1 EXECUTE ferry_stmt_20
-s1 EXECUTE ferry_stmt_20
-s1 EXECUTE ferry_stmt_20
-s1 EXECUTE ferry_stmt_20
-s1 EXECUTE ferry_stmt_20
-s1 EXECUTE ferry_stmt_20
-s1 EXECUTE ferry_stmt_20
-s1 EXECUTE ferry_stmt_20
-s1 EXECUTE ferry_stmt_20
-s1 EXECUTE ferry_stmt_20
-s1 EXECUTE ferry_stmt_20
-s1 EXECUTE ferry_stmt_20
-s1 EXECUTE ferry_stmt_20
-s1 EXECUTE ferry_stmt_20
-s1 EXECUTE ferry_stmt_20
-s1 EXECUTE ferry_stmt_20
-s1 EXECUTE ferry_stmt_20
-s1 EXECUTE ferry_stmt_20
-s1 EXECUTE ferry_stmt_20
-s1 EXECUTE ferry_stmt_20
-s1 EXECUTE ferry_stmt_20
+s1 PREPARE ferry_stmt_21 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 EXECUTE ferry_stmt_21
 s1 UPDATE ferry_legacy_progress SET last_key = ?, rows_read = ?, rows_copied = ?, rows_skipped = ?, chunks = ?, updated_at = CURRENT_TIMESTAMP WHERE namespace_id = ?
 s1 ROLLBACK TO SAVEPOINT cockroach_restart
 s1 SELECT shard_id, object, relation, subject, commit_time FROM "keto_0000000000_relation_tuples" WHERE (shard_id, object, relation, subject, commit_time) > (?, ?, ?, ?, ?) ORDER BY shard_id, object, relation, subject, commit_time LIMIT 30
-s1 PREPARE ferry_stmt_21 AS INSERT INTO ferry_skipped_relation_tuples (namespace_id, shard_id, object, relation, subject, commit_time, reason, skipped_at) VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)
-s1 EXECUTE ferry_stmt_21
-s1 EXECUTE ferry_stmt_21
+s1 PREPARE ferry_stmt_22 AS INSERT INTO ferry_skipped_relation_tuples (namespace_id, shard_id, object, relation, subject, commit_time, reason, skipped_at) VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)
+s1 EXECUTE ferry_stmt_22
+s1 EXECUTE ferry_stmt_22
 s1 SELECT id FROM networks ORDER BY created_at LIMIT 1
-s1 PREPARE ferry_stmt_22 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-s1 EXECUTE ferry_stmt_22
-s1 EXECUTE ferry_stmt_22
-s1 EXECUTE ferry_stmt_22
-s1 EXECUTE ferry_stmt_22
-s1 EXECUTE ferry_stmt_22
-s1 EXECUTE ferry_stmt_22
-s1 EXECUTE ferry_stmt_22
-s1 EXECUTE ferry_stmt_22
-s1 EXECUTE ferry_stmt_22
-s1 EXECUTE ferry_stmt_22
-s1 EXECUTE ferry_stmt_22
-s1 EXECUTE ferry_stmt_22
-s1 EXECUTE ferry_stmt_22
-s1 EXECUTE ferry_stmt_22
-s1 EXECUTE ferry_stmt_22
-s1 EXECUTE ferry_stmt_22
-s1 EXECUTE ferry_stmt_22
-s1 EXECUTE ferry_stmt_22
-s1 EXECUTE ferry_stmt_22
-s1 EXECUTE ferry_stmt_22
-s1 EXECUTE ferry_stmt_22
-s1 EXECUTE ferry_stmt_22
-s1 EXECUTE ferry_stmt_22
-s1 EXECUTE ferry_stmt_22
-s1 EXECUTE ferry_stmt_22
-s1 EXECUTE ferry_stmt_22
-s1 EXECUTE ferry_stmt_22
-s1 EXECUTE ferry_stmt_22
+s1 PREPARE ferry_stmt_23 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 EXECUTE ferry_stmt_23
+s1 PREPARE ferry_stmt_24 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 EXECUTE ferry_stmt_24
+s1 PREPARE ferry_stmt_25 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 EXECUTE ferry_stmt_25
+s1 UPDATE ferry_legacy_progress SET last_key = ?, rows_read = ?, rows_copied = ?, rows_skipped = ?, chunks = ?, updated_at = CURRENT_TIMESTAMP WHERE namespace_id = ?
+s1 ROLLBACK TO SAVEPOINT cockroach_restart
+s1 SELECT shard_id, object, relation, subject, commit_time FROM "keto_0000000000_relation_tuples" WHERE (shard_id, object, relation, subject, commit_time) > (?, ?, ?, ?, ?) ORDER BY shard_id, object, relation, subject, commit_time LIMIT 30
+s1 PREPARE ferry_stmt_26 AS INSERT INTO ferry_skipped_relation_tuples (namespace_id, shard_id, object, relation, subject, commit_time, reason, skipped_at) VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)
+s1 EXECUTE ferry_stmt_26
+s1 EXECUTE ferry_stmt_26
+s1 SELECT id FROM networks ORDER BY created_at LIMIT 1
+s1 PREPARE ferry_stmt_27 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 EXECUTE ferry_stmt_27
+s1 PREPARE ferry_stmt_28 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 EXECUTE ferry_stmt_28
+s1 PREPARE ferry_stmt_29 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 EXECUTE ferry_stmt_29
+s1 UPDATE ferry_legacy_progress SET last_key = ?, rows_read = ?, rows_copied = ?, rows_skipped = ?, chunks = ?, updated_at = CURRENT_TIMESTAMP WHERE namespace_id = ?
+s1 ROLLBACK TO SAVEPOINT cockroach_restart
+s1 SELECT shard_id, object, relation, subject, commit_time FROM "keto_0000000000_relation_tuples" WHERE (shard_id, object, relation, subject, commit_time) > (?, ?, ?, ?, ?) ORDER BY shard_id, object, relation, subject, commit_time LIMIT 30
+s1 PREPARE ferry_stmt_30 AS INSERT INTO ferry_skipped_relation_tuples (namespace_id, shard_id, object, relation, subject, commit_time, reason, skipped_at) VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)
+s1 EXECUTE ferry_stmt_30
+s1 EXECUTE ferry_stmt_30
+s1 SELECT id FROM networks ORDER BY created_at LIMIT 1
+s1 PREPARE ferry_stmt_31 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 EXECUTE ferry_stmt_31
+s1 PREPARE ferry_stmt_32 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 EXECUTE ferry_stmt_32
+s1 PREPARE ferry_stmt_33 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 EXECUTE ferry_stmt_33
+s1 UPDATE ferry_legacy_progress SET last_key = ?, rows_read = ?, rows_copied = ?, rows_skipped = ?, chunks = ?, updated_at = CURRENT_TIMESTAMP WHERE namespace_id = ?
+s1 ROLLBACK TO SAVEPOINT cockroach_restart
+s1 SELECT shard_id, object, relation, subject, commit_time FROM "keto_0000000000_relation_tuples" WHERE (shard_id, object, relation, subject, commit_time) > (?, ?, ?, ?, ?) ORDER BY shard_id, object, relation, subject, commit_time LIMIT 30
+s1 PREPARE ferry_stmt_34 AS INSERT INTO ferry_skipped_relation_tuples (namespace_id, shard_id, object, relation, subject, commit_time, reason, skipped_at) VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)
+s1 EXECUTE ferry_stmt_34
+s1 EXECUTE ferry_stmt_34
+s1 SELECT id FROM networks ORDER BY created_at LIMIT 1
+s1 PREPARE ferry_stmt_35 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 EXECUTE ferry_stmt_35
+s1 PREPARE ferry_stmt_36 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 EXECUTE ferry_stmt_36
+s1 PREPARE ferry_stmt_37 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 EXECUTE ferry_stmt_37
+s1 UPDATE ferry_legacy_progress SET last_key = ?, rows_read = ?, rows_copied = ?, rows_skipped = ?, chunks = ?, updated_at = CURRENT_TIMESTAMP WHERE namespace_id = ?
+s1 ROLLBACK TO SAVEPOINT cockroach_restart
+s1 SELECT shard_id, object, relation, subject, commit_time FROM "keto_0000000000_relation_tuples" WHERE (shard_id, object, relation, subject, commit_time) > (?, ?, ?, ?, ?) ORDER BY shard_id, object, relation, subject, commit_time LIMIT 30
+s1 PREPARE ferry_stmt_38 AS INSERT INTO ferry_skipped_relation_tuples (namespace_id, shard_id, object, relation, subject, commit_time, reason, skipped_at) VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)
+s1 EXECUTE ferry_stmt_38
+s1 EXECUTE ferry_stmt_38
+s1 SELECT id FROM networks ORDER BY created_at LIMIT 1
+s1 PREPARE ferry_stmt_39 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 EXECUTE ferry_stmt_39
+s1 PREPARE ferry_stmt_40 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 EXECUTE ferry_stmt_40
+s1 PREPARE ferry_stmt_41 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 EXECUTE ferry_stmt_41
+s1 UPDATE ferry_legacy_progress SET last_key = ?, rows_read = ?, rows_copied = ?, rows_skipped = ?, chunks = ?, updated_at = CURRENT_TIMESTAMP WHERE namespace_id = ?
+s1 ROLLBACK TO SAVEPOINT cockroach_restart
+s1 SELECT shard_id, object, relation, subject, commit_time FROM "keto_0000000000_relation_tuples" WHERE (shard_id, object, relation, subject, commit_time) > (?, ?, ?, ?, ?) ORDER BY shard_id, object, relation, subject, commit_time LIMIT 30
+s1 PREPARE ferry_stmt_42 AS INSERT INTO ferry_skipped_relation_tuples (namespace_id, shard_id, object, relation, subject, commit_time, reason, skipped_at) VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)
+s1 EXECUTE ferry_stmt_42
+s1 EXECUTE ferry_stmt_42
+s1 SELECT id FROM networks ORDER BY created_at LIMIT 1
+s1 PREPARE ferry_stmt_43 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 EXECUTE ferry_stmt_43
+s1 PREPARE ferry_stmt_44 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 EXECUTE ferry_stmt_44
+s1 PREPARE ferry_stmt_45 AS INSERT INTO ferry_staged_relation_tuples (shard_id, nid, namespace_id, object, relation, subject_id, subject_set_namespace_id, subject_set_object, subject_set_relation, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+s1 EXECUTE ferry_stmt_45
 s1 UPDATE ferry_legacy_progress SET last_key = ?, rows_read = ?, rows_copied = ?, rows_skipped = ?, chunks = ?, updated_at = CURRENT_TIMESTAMP WHERE namespace_id = ?
 s1 ROLLBACK
 s2 DELETE FROM ferry_lease WHERE name = ? AND owner = ?
