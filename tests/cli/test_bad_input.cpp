@@ -24,12 +24,10 @@ fs::path bad_plugin(const std::string& name) {
 
 TEST_SUITE("bad input") {
 
-TEST_CASE_FIXTURE(db_fixture, "bad DSNs and plugins: one line naming the problem, exit 2, nothing changed, no "
-                              "password shown") {
-    auto s = seed({"--namespaces", "a=0", "--tuples", "20"});
-    INFO(describe(s));
-    REQUIRE(s.exit_code == 0);
-    const auto before = snapshot();
+// None of these DSNs reaches a database (ferry refuses them before connecting), so there is
+// no database whose contents could change.
+TEST_CASE("bad DSNs and plugins: one line naming the problem, exit 2, no password shown") {
+    temp_dir work("ferry-bad-input");
     const std::string secret = "Pl41n-s3cret-pw";
 
     // Plugin directories, mode 0700: one holding only a wrong-ABI plugin, one only random bytes,
@@ -66,31 +64,29 @@ TEST_CASE_FIXTURE(db_fixture, "bad DSNs and plugins: one line naming the problem
     for (const auto& c : cases) {
         INFO("bad input: " << c.what);
         run_options options;
-        options.cwd = dir();
+        options.cwd = work.path();
         auto r = run_ferry(c.args, options);
-        INFO(describe(r));
+        INFO(describe(r, {secret}));
         CHECK(r.exit_code == 2);
         CHECK(lines_of(r.err).size() == 1);
         for (const auto& n : c.named) CHECK(contains(r.err, n));
         CHECK_FALSE(contains(r.err + r.out, secret));
-        CHECK(snapshot() == before);
     }
     // The same bad DSN through DSN and through the config file: the same refusal, no password.
-    write_file(dir() / "config.yml", "dsn: postgres://u:" + secret + "@h:notaport/db\n");
+    write_file(work / "config.yml", "dsn: postgres://u:" + secret + "@h:notaport/db\n");
     for (const auto& [args, env] :
          {std::pair<strings, env_overrides>{{"migrate", "status"}, {{"DSN", "postgres://u:" + secret + "@h:notaport/db"}}},
-          std::pair<strings, env_overrides>{{"--config", (dir() / "config.yml").string(), "migrate", "status"}, {}}}) {
+          std::pair<strings, env_overrides>{{"--config", (work / "config.yml").string(), "migrate", "status"}, {}}}) {
         run_options options;
         options.env = env;
-        options.cwd = dir();
+        options.cwd = work.path();
         auto r = run_ferry(args, options);
-        INFO(describe(r));
+        INFO(describe(r, {secret}));
         CHECK(r.exit_code == 2);
         CHECK(lines_of(r.err).size() == 1);
         CHECK(contains(r.err, "port"));
         CHECK_FALSE(contains(r.err + r.out, secret));
     }
-    CHECK(snapshot() == before);
 }
 
 }  // TEST_SUITE

@@ -1,5 +1,7 @@
 #include "process.hpp"
 
+#include <ferry/dsn.hpp>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -321,9 +323,47 @@ void write_file(const fs::path& file, std::string_view content) {
     if (!f) throw std::runtime_error("cannot write " + file.string());
 }
 
-std::string describe(const process_result& r) {
-    return "exit code " + std::to_string(r.exit_code) + (r.timed_out ? " (timed out)" : "") + "\n--- stdout ---\n" +
-           r.out + "--- stderr ---\n" + r.err + "--------------";
+namespace {
+
+// The passwords of the DSNs the suite was given, read once.
+const std::vector<std::string>& test_server_passwords() {
+    static const std::vector<std::string> passwords = [] {
+        std::vector<std::string> out;
+        for (char** e = environ; e && *e; ++e) {
+            const std::string_view entry(*e);
+            const auto eq = entry.find('=');
+            const auto name = entry.substr(0, eq);
+            if (eq == std::string_view::npos || name.rfind("FERRY_TEST_", 0) != 0 || !name.ends_with("_DSN")) continue;
+            try {
+                if (auto pw = ferry::parse_dsn(entry.substr(eq + 1)).password; pw && !pw->empty())
+                    out.push_back(*pw);
+            } catch (const std::exception&) {
+                // Not a DSN the parser knows: nothing to mask.
+            }
+        }
+        return out;
+    }();
+    return passwords;
+}
+
+void mask(std::string& text, std::string_view secret) {
+    if (secret.empty()) return;
+    for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 3))
+        text.replace(at, secret.size(), "***");
+}
+
+}  // namespace
+
+std::string masked(std::string text, std::initializer_list<std::string_view> secrets) {
+    for (const auto& pw : test_server_passwords()) mask(text, pw);
+    for (auto s : secrets) mask(text, s);
+    return text;
+}
+
+std::string describe(const process_result& r, std::initializer_list<std::string_view> secrets) {
+    return masked("exit code " + std::to_string(r.exit_code) + (r.timed_out ? " (timed out)" : "") +
+                      "\n--- stdout ---\n" + r.out + "--- stderr ---\n" + r.err + "--------------",
+                  secrets);
 }
 
 }  // namespace ferry::test

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -96,6 +97,11 @@ private:
 void write_file(const std::filesystem::path& file, std::string_view content);
 
 // For failure messages: the whole run, readable.
-std::string describe(const process_result& r);
+// Exit code, stdout and stderr, for a failure report. Every password of a test server's DSN
+// (FERRY_TEST_*_DSN in this process's environment) and every one of `secrets` is replaced by
+// ***: a check that a password is never shown must not show it when it fails.
+std::string describe(const process_result& r, std::initializer_list<std::string_view> secrets = {});
+// `text` with those passwords and `secrets` replaced by ***.
+std::string masked(std::string text, std::initializer_list<std::string_view> secrets = {});
 
 }  // namespace ferry::test
