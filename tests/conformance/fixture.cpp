@@ -25,13 +25,6 @@ const char* non_empty_env(const char* name) {
     return v && *v ? v : nullptr;
 }
 
-bool ci_requested() {
-    const char* v = non_empty_env("CI");
-    if (!v) return false;
-    std::string s(v);
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-    return s == "true" || s == "1" || s == "yes";
-}
 
 // A DSN template with "{dir}" replaced by `dir`.
 std::string expand_dsn(std::string text, const std::string& dir) {
@@ -645,6 +638,42 @@ std::string namespaces_json(const ns_list& cfg) {
     auto j = nlohmann::json::array();
     for (const auto& ns : cfg) j.push_back({{"id", ns.id}, {"name", ns.name}});
     return j.dump();
+}
+
+bool ci_requested() {
+    const char* v = non_empty_env("CI");
+    if (!v) return false;
+    std::string s(v);
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s == "true" || s == "1" || s == "yes";
+}
+
+const std::string& dialect_name() { return current_target().dialect; }
+
+bool not_a_shipped_server() { return conformance_on_sqlite() || testing_a_plugin_by_dsn(); }
+
+const std::vector<std::string> legacy_yes{"namespace", "migrate", "legacy", "--yes"};
+
+env_overrides with_namespaces(const ns_list& cfg, env_overrides env) {
+    env.emplace_back("NAMESPACES", namespaces_json(cfg));
+    return env;
+}
+
+void migrate_up(db_fixture& fx) {
+    // The support library has no doctest: a throw fails the calling case with the report.
+    auto r = fx.cli({"migrate", "up", "--yes"});
+    if (r.exit_code != 0) throw std::runtime_error("ferry migrate up --yes failed: " + describe(r));
+}
+
+std::int64_t tuples_of(db_fixture& fx, std::int64_t ns) {
+    std::array<value, 1> p{ns};
+    return query_integer(fx.conn(), "SELECT COUNT(*) FROM keto_relation_tuples WHERE namespace_id = ?", p);
+}
+
+std::map<std::int64_t, std::int64_t> legacy_counts(db_fixture& fx, const ns_list& cfg) {
+    std::map<std::int64_t, std::int64_t> out;
+    for (const auto& ns : cfg) out[ns.id] = fx.count_rows(db_fixture::legacy_tuple_table(ns.id));
+    return out;
 }
 
 }  // namespace ferry::test

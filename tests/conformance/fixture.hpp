@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -223,5 +224,26 @@ struct ns_def {
 };
 using ns_list = std::vector<ns_def>;
 std::string namespaces_json(const ns_list& cfg);
+
+// ---- what many cases share -----------------------------------------------------------------
+
+// CI=true (or 1, yes): every dialect must be tested, and nothing may be skipped for want of a
+// server or user.
+bool ci_requested();
+// The dialect under test (current_target().dialect).
+const std::string& dialect_name();
+// For doctest::skip: the case needs a shipped server dialect (no meaning on SQLite, nor for a
+// third party's plugin tested by DSN).
+bool not_a_shipped_server();
+
+extern const std::vector<std::string> legacy_yes;  // namespace migrate legacy --yes
+// `env` plus NAMESPACES holding `cfg` as JSON.
+env_overrides with_namespaces(const ns_list& cfg, env_overrides env = {});
+// ferry migrate up --yes, which must succeed.
+void migrate_up(db_fixture& fx);
+// Rows of namespace `ns` in keto_relation_tuples.
+std::int64_t tuples_of(db_fixture& fx, std::int64_t ns);
+// Namespace id -> rows of its legacy table.
+std::map<std::int64_t, std::int64_t> legacy_counts(db_fixture& fx, const ns_list& cfg);
 
 }  // namespace ferry::test

@@ -35,13 +35,11 @@ bool real_cockroach(db_fixture& fx) {
     return r->next() && contains(r->text(0), "CockroachDB");
 }
 
-const strings legacy_yes{"namespace", "migrate", "legacy", "--yes"};
-
-env_overrides with_namespaces(const ns_list& cfg, env_overrides env = {}) {
-    env.emplace_back("NAMESPACES", namespaces_json(cfg));
-    // Long enough that no heartbeat lands inside a test: the golden files stay exact.
+// NAMESPACES, and a lease long enough that no heartbeat lands inside a test: the golden
+// files stay exact.
+env_overrides lease_quiet(const ns_list& cfg, env_overrides env = {}) {
     env.emplace_back("FERRY_LEASE_TTL_SECONDS", "600");
-    return env;
+    return with_namespaces(cfg, std::move(env));
 }
 
 std::string read_file(const fs::path& p) {
@@ -86,7 +84,7 @@ TEST_CASE_FIXTURE(db_fixture, "cockroach: the exact SQL of each step matches the
     REQUIRE_MESSAGE(s.exit_code == 0, describe(s));
 
     const auto up_trace = dir() / "up.sql";
-    auto up = cli({"migrate", "up", "--yes"}, {}, with_namespaces(cfg, {{"FERRY_TRACE_SQL", up_trace.string()}}));
+    auto up = cli({"migrate", "up", "--yes"}, {}, lease_quiet(cfg, {{"FERRY_TRACE_SQL", up_trace.string()}}));
     REQUIRE_MESSAGE(up.exit_code == 0, describe(up));
     check_golden("migrate-up", up_trace);
 
@@ -94,11 +92,11 @@ TEST_CASE_FIXTURE(db_fixture, "cockroach: the exact SQL of each step matches the
     // savepoint protocol around every transaction, the lease, discovery and the batches.
     const auto legacy_trace = dir() / "legacy.sql";
     auto legacy = cli({"namespace", "migrate", "legacy", "--yes", "--chunk-rows", "20"}, {},
-                      with_namespaces(cfg, {{"FERRY_TRACE_SQL", legacy_trace.string()}}));
+                      lease_quiet(cfg, {{"FERRY_TRACE_SQL", legacy_trace.string()}}));
     REQUIRE_MESSAGE(legacy.exit_code == 0, describe(legacy));
     check_golden("namespace-migrate-legacy", legacy_trace);
-    CHECK(scalar(*this, "SELECT COUNT(*) FROM keto_relation_tuples") +
-              scalar(*this, "SELECT COUNT(*) FROM ferry_skipped_relation_tuples") ==
+    CHECK(count_rows("keto_relation_tuples") +
+              count_rows("ferry_skipped_relation_tuples") ==
           60);
 }
 
@@ -108,10 +106,10 @@ TEST_CASE_FIXTURE(db_fixture, "cockroach: a commit aborted by a serialization fa
     const ns_list cfg{{0, "a"}};
     auto s = seed({"--namespaces", "a=0", "--tuples", "300", "--broken", "10", "--seed", "9"});
     REQUIRE_MESSAGE(s.exit_code == 0, describe(s));
-    REQUIRE(cli({"migrate", "up", "--yes"}, {}, with_namespaces(cfg)).exit_code == 0);
+    migrate_up(*this);
     const auto legacy_rows = count_rows(legacy_tuple_table(0));
 
-    auto copy = cli_background(legacy_yes, with_namespaces(cfg, {{"FERRY_TEST_PAUSE_BEFORE_COMMIT", "3"}}));
+    auto copy = cli_background(legacy_yes, lease_quiet(cfg, {{"FERRY_TEST_PAUSE_BEFORE_COMMIT", "3"}}));
     REQUIRE_MESSAGE(copy.wait_for_output("pausing before the commit", 30s), copy.err_so_far());
 
     // While ferry holds its finished, uncommitted transaction: a SERIALIZABLE transaction that
@@ -134,12 +132,12 @@ TEST_CASE_FIXTURE(db_fixture, "cockroach: a commit aborted by a serialization fa
         CHECK(contains(r.err, "serialization failure"));
         CHECK(contains(r.err, "attempt=2"));
     }
-    const auto skipped = scalar(*this, "SELECT COUNT(*) FROM ferry_skipped_relation_tuples");
+    const auto skipped = count_rows("ferry_skipped_relation_tuples");
     CHECK(skipped > 0);
     // Reported once each, although the transaction that found them ran twice.
     CHECK(static_cast<std::int64_t>(occurrences(r.err, "Skipping relation tuple")) == skipped);
     CHECK(contains(r.out, "skipped " + std::to_string(skipped)));
-    CHECK(scalar(*this, "SELECT COUNT(*) FROM keto_relation_tuples") + skipped == legacy_rows);
+    CHECK(count_rows("keto_relation_tuples") + skipped == legacy_rows);
     // Every tuple carries the network that survived (ferry's first one was rolled back).
     CHECK(scalar(*this, "SELECT COUNT(*) FROM keto_relation_tuples WHERE nid = (SELECT id FROM networks ORDER BY "
                         "created_at LIMIT 1)") +
@@ -153,13 +151,13 @@ TEST_CASE_FIXTURE(db_fixture, "cockroach: a statement aborted by a serialization
     const ns_list cfg{{0, "a"}};
     auto s = seed({"--namespaces", "a=0", "--tuples", "90", "--broken", "5", "--seed", "3"});
     REQUIRE_MESSAGE(s.exit_code == 0, describe(s));
-    REQUIRE(cli({"migrate", "up", "--yes"}, {}, with_namespaces(cfg)).exit_code == 0);
+    migrate_up(*this);
     const auto legacy_rows = count_rows(legacy_tuple_table(0));
 
     // Chunks of 30 rows; ferry pauses inside the second chunk, after its snapshot was taken.
     const auto trace = dir() / "retry.sql";
     auto copy = cli_background({"namespace", "migrate", "legacy", "--yes", "--chunk-rows", "30"},
-                               with_namespaces(cfg, {{"FERRY_TEST_PAUSE_AFTER_ROWS", "31"},
+                               lease_quiet(cfg, {{"FERRY_TEST_PAUSE_AFTER_ROWS", "31"},
                                                      {"FERRY_TEST_PAUSE_SECONDS", "3"},
                                                      {"FERRY_TRACE_SQL", trace.string()}}),
                                120s);
@@ -167,7 +165,7 @@ TEST_CASE_FIXTURE(db_fixture, "cockroach: a statement aborted by a serialization
     REQUIRE(copy.running());
     // Meanwhile the progress row ferry is about to update changes under it: the UPDATE fails
     // with 40001 (PostgreSQL: "could not serialize access due to concurrent update").
-    CHECK(scalar(*this, "SELECT COUNT(*) FROM ferry_legacy_progress") == 1);
+    CHECK(count_rows("ferry_legacy_progress") == 1);
     exec("UPDATE ferry_legacy_progress SET updated_at = CURRENT_TIMESTAMP");
 
     auto r = copy.wait();
@@ -182,19 +180,19 @@ TEST_CASE_FIXTURE(db_fixture, "cockroach: a statement aborted by a serialization
         CHECK(contains(r.err, "was aborted by the database 10 times"));
         CHECK(occurrences(r.err, "running it again") == 9);
         CHECK(contains(r.err, "resumes after them"));
-        CHECK(scalar(*this, "SELECT COUNT(*) FROM keto_relation_tuples") == 0);
+        CHECK(count_rows("keto_relation_tuples") == 0);
         CHECK(scalar(*this, "SELECT rows_read FROM ferry_legacy_progress") == 30);
-        auto again = cli(legacy_yes, {}, with_namespaces(cfg));
+        auto again = cli(legacy_yes, {}, lease_quiet(cfg));
         INFO(describe(again));
         CHECK(again.exit_code == 0);
         CHECK(contains(again.err, "resuming the chunked copy"));
     } else {
         CHECK(r.exit_code == 0);
     }
-    const auto skipped = scalar(*this, "SELECT COUNT(*) FROM ferry_skipped_relation_tuples");
-    CHECK(scalar(*this, "SELECT COUNT(*) FROM keto_relation_tuples") + skipped == legacy_rows);
-    CHECK(scalar(*this, "SELECT COUNT(*) FROM ferry_staged_relation_tuples") == 0);
-    CHECK(scalar(*this, "SELECT COUNT(*) FROM ferry_legacy_progress") == 0);
+    const auto skipped = count_rows("ferry_skipped_relation_tuples");
+    CHECK(count_rows("keto_relation_tuples") + skipped == legacy_rows);
+    CHECK(count_rows("ferry_staged_relation_tuples") == 0);
+    CHECK(count_rows("ferry_legacy_progress") == 0);
 }
 
 TEST_CASE_FIXTURE(db_fixture, "cockroach: the lease of a killed run expires and the next run takes over; a live "
@@ -203,7 +201,7 @@ TEST_CASE_FIXTURE(db_fixture, "cockroach: the lease of a killed run expires and 
     const ns_list cfg{{0, "a"}};
     auto s = seed({"--namespaces", "a=0", "--tuples", "200", "--seed", "4"});
     REQUIRE_MESSAGE(s.exit_code == 0, describe(s));
-    REQUIRE(cli({"migrate", "up", "--yes"}, {}, with_namespaces(cfg)).exit_code == 0);
+    migrate_up(*this);
 
     env_overrides short_lease{{"NAMESPACES", namespaces_json(cfg)}, {"FERRY_LEASE_TTL_SECONDS", "4"}};
     auto killed_env = short_lease;

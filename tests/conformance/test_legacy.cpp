@@ -119,14 +119,7 @@ process_result legacy(db_fixture& fx, const ns_list& cfg, strings args, std::str
                       env_overrides env = {}) {
     strings full{"namespace", "migrate", "legacy"};
     full.insert(full.end(), args.begin(), args.end());
-    env.emplace_back("NAMESPACES", namespaces_json(cfg));
-    return fx.cli(full, std::move(stdin_text), std::move(env));
-}
-
-void migrate_up(db_fixture& fx) {
-    auto r = fx.cli({"migrate", "up", "--yes"});
-    INFO(describe(r));
-    REQUIRE(r.exit_code == 0);
+    return fx.cli(full, std::move(stdin_text), with_namespaces(cfg, std::move(env)));
 }
 
 const std::string keto_skip_message =
@@ -377,10 +370,6 @@ strings network_ids(db_fixture& fx) {
     return ids;
 }
 
-std::int64_t tuples_of(db_fixture& fx, std::int64_t ns) {
-    std::array<value, 1> p{ns};
-    return ferry::query_integer(fx.conn(), "SELECT COUNT(*) FROM keto_relation_tuples WHERE namespace_id = ?", p);
-}
 
 bool is_uuid_v4(std::string s) {
     std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });

@@ -41,17 +41,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string& dialect_name() { return current_target().dialect; }
 bool not_sqlite() { return !conformance_on_sqlite(); }
-bool not_a_shipped_server() { return conformance_on_sqlite() || testing_a_plugin_by_dsn(); }
 
 
-env_overrides with_namespaces(const ns_list& cfg, env_overrides env = {}) {
-    env.emplace_back("NAMESPACES", namespaces_json(cfg));
-    return env;
-}
 
-const strings legacy_yes{"namespace", "migrate", "legacy", "--yes"};
 
 void seed_legacy(db_fixture& fx, const ns_list& cfg, int tuples, bool append = false, int seed_value = 1) {
     std::string spec;
@@ -64,11 +57,6 @@ void seed_legacy(db_fixture& fx, const ns_list& cfg, int tuples, bool append = f
     REQUIRE(s.exit_code == 0);
 }
 
-void migrate_up(db_fixture& fx) {
-    auto r = fx.cli({"migrate", "up", "--yes"});
-    INFO(describe(r));
-    REQUIRE(r.exit_code == 0);
-}
 
 std::string text_or_null(ferry::rows& r, int column) {
     return r.is_null(column) ? std::string("NULL") : "'" + std::string(r.text(column)) + "'";
@@ -148,10 +136,6 @@ void check_finished(db_fixture& fx, const ns_list& cfg) {
     CHECK(fx.count_rows("networks") == 1);
 }
 
-std::int64_t tuples_of(db_fixture& fx, std::int64_t ns) {
-    std::array<ferry::value, 1> p{ns};
-    return ferry::query_integer(fx.conn(), "SELECT COUNT(*) FROM keto_relation_tuples WHERE namespace_id = ?", p);
-}
 
 // After a kill: each namespace is either wholly copied (recorded) or not at all, its legacy
 // table then intact.
@@ -174,11 +158,6 @@ void check_all_or_nothing(db_fixture& fx, const ns_list& cfg, const std::map<std
     }
 }
 
-std::map<std::int64_t, std::int64_t> legacy_counts(db_fixture& fx, const ns_list& cfg) {
-    std::map<std::int64_t, std::int64_t> out;
-    for (const auto& ns : cfg) out[ns.id] = fx.count_rows(db_fixture::legacy_tuple_table(ns.id));
-    return out;
-}
 
 void rerun_to_completion(db_fixture& fx, const ns_list& cfg) {
     auto r = fx.cli(legacy_yes, {}, with_namespaces(cfg));
@@ -478,7 +457,7 @@ TEST_CASE_FIXTURE(db_fixture, "ferry-seed's connection errors never show the pas
     REQUIRE_FALSE(real.empty());
     for (const auto& target : {dsn_with_password(wrong), dsn_with_address("127.0.0.1", 1, 2)}) {
         auto s = run_process(kit().seed, {"--dsn", target, "--plugin-dir", kit().plugin_dir, "--tuples", "1"});
-        INFO(describe(s));
+        INFO(describe(s, {wrong}));
         CHECK(s.exit_code != 0);
         CHECK(s.exit_code < 128);
         CHECK_FALSE(s.err.empty());

@@ -28,6 +28,7 @@
 #include <ferry/dsn.hpp>
 #include <ferry/errors.hpp>
 
+#include "../support/text.hpp"
 #include "fixture.hpp"
 
 using namespace ferry::test;
@@ -38,17 +39,7 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-bool contains(std::string_view haystack, std::string_view needle) {
-    return haystack.find(needle) != std::string_view::npos;
-}
 
-std::size_t occurrences(std::string_view haystack, std::string_view needle) {
-    std::size_t n = 0;
-    for (auto pos = haystack.find(needle); pos != std::string_view::npos; pos = haystack.find(needle, pos + 1)) ++n;
-    return n;
-}
-
-const std::string& dialect_name() { return current_target().dialect; }
 
 // Evaluated during static initialisation, for doctest::skip: a server run without the
 // read-only user is skipped (CI=true runs scripts/test, which always creates it).
@@ -56,15 +47,12 @@ bool read_only_user_missing() {
     const char* d = std::getenv("FERRY_CONFORMANCE_DIALECT");
     if (!d || !*d || std::string_view(d) == "sqlite") return false;
     const char* v = std::getenv(read_only_dsn_variable(d).c_str());
-    const char* ci = std::getenv("CI");
-    const bool in_ci = ci && (std::string_view(ci) == "true" || std::string_view(ci) == "1");
-    return !(v && *v) && !in_ci;
+    return !(v && *v) && !ci_requested();
 }
 
 // For doctest::skip (evaluated before main()): the case needs a shipped server dialect (it
 // has no meaning on SQLite), or a shipped dialect at all (it reads that dialect's catalog or
 // users; a third party's plugin tested by DSN has neither).
-bool not_a_shipped_server() { return conformance_on_sqlite() || testing_a_plugin_by_dsn(); }
 bool not_a_shipped_dialect() { return testing_a_plugin_by_dsn(); }
 
 // Run anyway (doctest --no-skip), a skipped body fails instead of passing without testing.
@@ -86,12 +74,6 @@ std::string seed_spec(const ns_list& cfg) {
     return out;
 }
 
-const strings legacy_yes{"namespace", "migrate", "legacy", "--yes"};
-
-env_overrides with_namespaces(const ns_list& cfg, env_overrides env = {}) {
-    env.emplace_back("NAMESPACES", namespaces_json(cfg));
-    return env;
-}
 
 // ferry-seed: `tuples` valid rows per namespace (30 % subject sets naming the other seeded
 // namespaces, none broken), appended to what is there when `append`.
@@ -103,22 +85,8 @@ void seed_valid(db_fixture& fx, const ns_list& cfg, int tuples, bool append = fa
     REQUIRE(s.exit_code == 0);
 }
 
-void migrate_up(db_fixture& fx) {
-    auto r = fx.cli({"migrate", "up", "--yes"});
-    INFO(describe(r));
-    REQUIRE(r.exit_code == 0);
-}
 
-std::map<std::int64_t, std::int64_t> legacy_counts(db_fixture& fx, const ns_list& cfg) {
-    std::map<std::int64_t, std::int64_t> out;
-    for (const auto& ns : cfg) out[ns.id] = fx.count_rows(db_fixture::legacy_tuple_table(ns.id));
-    return out;
-}
 
-std::int64_t tuples_of(db_fixture& fx, std::int64_t ns) {
-    std::array<ferry::value, 1> p{ns};
-    return ferry::query_integer(fx.conn(), "SELECT COUNT(*) FROM keto_relation_tuples WHERE namespace_id = ?", p);
-}
 
 // Groups of keto_relation_tuples rows that are the same relation tuple: must be none.
 std::int64_t duplicate_tuples(db_fixture& fx) {
@@ -197,7 +165,7 @@ private:
 
 // A failed connection: exit 1, exactly one line on stderr, `secret` in neither stream.
 void check_connection_failure(const process_result& r, const std::string& secret) {
-    INFO(describe(r));
+    INFO(describe(r, {secret}));
     CHECK(r.exit_code == 1);
     CHECK_FALSE(r.timed_out);
     const auto err_lines = lines_of(r.err);
@@ -656,7 +624,7 @@ TEST_CASE_FIXTURE(db_fixture, "ferry's sessions killed by the server mid-copy: e
     CHECK(contains(r.err, "namespace a (id 0)"));
     CHECK(contains(r.err, "nothing of it was kept"));
     CHECK_FALSE(contains(r.out, "Successfully migrated down"));
-    MESSAGE("ferry on " << dialect_name() << " after its sessions were ended: " << r.err);
+    MESSAGE("ferry on " << dialect_name() << " after its sessions were ended: " << masked(r.err));
     // Nothing of it kept; the next namespace never started.
     CHECK(snapshot() == before);
     CHECK(recorded_namespaces(*this).empty());
