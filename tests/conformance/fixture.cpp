@@ -238,38 +238,37 @@ db_fixture::~db_fixture() = default;
 
 core::database db_fixture::open_another() const { return core::open_database(registry(), parse_dsn(dsn_)); }
 
-process_result db_fixture::cli(const std::vector<std::string>& args, std::string stdin_text, env_overrides env) {
-    std::vector<std::string> full{"--dsn", dsn_};
+namespace {
+
+// `ferry --dsn <dsn> args...` run in the case's directory with the plugins under test (the
+// build's own by default: the same directory ferry searches).
+std::pair<std::vector<std::string>, run_options> ferry_run(const std::string& dsn, const std::vector<std::string>& args,
+                                                           env_overrides env, const std::filesystem::path& cwd) {
+    std::vector<std::string> full{"--dsn", dsn};
     full.insert(full.end(), args.begin(), args.end());
     run_options options;
-    options.stdin_text = std::move(stdin_text);
-    // The plugins under test (the build's own by default: the same directory ferry searches).
     options.env = {{"FERRY_PLUGIN_PATH", kit().plugin_dir}};
     options.env.insert(options.env.end(), env.begin(), env.end());
-    options.cwd = dir();
-    return run_ferry(full, std::move(options));
+    options.cwd = cwd;
+    return {std::move(full), std::move(options)};
+}
+
+}  // namespace
+
+process_result db_fixture::cli(const std::vector<std::string>& args, std::string stdin_text, env_overrides env) {
+    return cli_as(dsn_, args, std::move(stdin_text), std::move(env));
 }
 
 process_result db_fixture::cli_as(const std::string& other_dsn, const std::vector<std::string>& args,
                                   std::string stdin_text, env_overrides env) {
-    std::vector<std::string> full{"--dsn", other_dsn};
-    full.insert(full.end(), args.begin(), args.end());
-    run_options options;
+    auto [full, options] = ferry_run(other_dsn, args, std::move(env), dir());
     options.stdin_text = std::move(stdin_text);
-    options.env = {{"FERRY_PLUGIN_PATH", kit().plugin_dir}};
-    options.env.insert(options.env.end(), env.begin(), env.end());
-    options.cwd = dir();
     return run_ferry(full, std::move(options));
 }
 
 background_process db_fixture::cli_background(const std::vector<std::string>& args, env_overrides env,
                                               std::chrono::seconds timeout) {
-    std::vector<std::string> full{"--dsn", dsn_};
-    full.insert(full.end(), args.begin(), args.end());
-    run_options options;
-    options.env = {{"FERRY_PLUGIN_PATH", kit().plugin_dir}};
-    options.env.insert(options.env.end(), env.begin(), env.end());
-    options.cwd = dir();
+    auto [full, options] = ferry_run(dsn_, args, std::move(env), dir());
     options.timeout = timeout;
     return start_ferry(full, std::move(options));
 }
