@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iostream>
 
+#include <ferry/core/deferred_indexes.hpp>
 #include <ferry/core/log.hpp>
 #include <ferry/errors.hpp>
 #include <ferry/plugin.hpp>
@@ -43,7 +44,15 @@ std::string app::redact(std::string message) const {
 std::unique_ptr<migration_lock> lock_for_writing(const options& opts, core::database& db) {
     auto lock = db.dialect->acquire_migration_lock(*db.conn, db.source, std::chrono::seconds(opts.lock_timeout_seconds));
     core::ensure_ferry_tables(*db.conn, *db.dialect);
+    core::build_deferred_indexes(*db.conn, *db.dialect);  // left by a legacy run that was killed
     return lock;
+}
+
+void build_deferred_indexes_now(const options& opts, core::database& db) {
+    if (core::deferred_indexes(*db.conn, *db.dialect).empty()) return;
+    core::require_write_privileges(db);
+    lock_for_writing(opts, db);  // builds them
+    std::cout << "Built the indexes of keto_relation_tuples that an interrupted legacy migration had deferred.\n";
 }
 
 void allow_only(const options& opts, std::initializer_list<const char*> flags, const std::string& command) {

@@ -55,9 +55,14 @@ private:
     std::optional<ferry::dsn> dsn_;
 };
 
-// Takes the dialect's migration lock and makes sure Ferry's bookkeeping tables exist: the
-// first steps of every command that writes.
+// Takes the dialect's migration lock, makes sure Ferry's bookkeeping tables exist and builds
+// the indexes a killed legacy run deferred (core/deferred_indexes.hpp): the first steps of
+// every command that writes.
 std::unique_ptr<migration_lock> lock_for_writing(const options& opts, core::database& db);
+
+// Builds, under the lock, the indexes a killed legacy run deferred, if there are any: for
+// commands that may find nothing else to do and return before they take the lock.
+void build_deferred_indexes_now(const options& opts, core::database& db);
 
 // Refuses a flag the command does not take (e.g. --down-only on migrate up).
 void allow_only(const options& opts, std::initializer_list<const char*> flags, const std::string& command);

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <ferry/core/deferred_indexes.hpp>
 #include <ferry/core/log.hpp>
 #include <ferry/errors.hpp>
 
@@ -67,6 +68,10 @@ int migrate_status(app& a) {
     auto set = a.keto_migrations(*db.dialect);
     core::migrator m(*db.conn, *db.dialect, set);
     print_status(m.status(), a.opts().format);
+    if (const auto deferred = core::deferred_indexes(*db.conn, *db.dialect); !deferred.empty())
+        core::log().warn("keto_relation_tuples lacks indexes an interrupted legacy migration deferred; `ferry "
+                         "migrate up` or the next `ferry namespace migrate legacy` builds them",
+                         {{"indexes", deferred}});
     for (const auto& v : m.unknown_versions())
         core::log().warn("schema_migration holds a version this migration set does not know; up and down will "
                          "refuse to run",
@@ -86,6 +91,7 @@ int migrate_up(app& a) {
     refuse_changed(before);
     m.check_unknown_versions();  // also when nothing is pending: that history is not this set's
     if (std::none_of(before.begin(), before.end(), [](auto& s) { return s.state == migration_state::pending; })) {
+        build_deferred_indexes_now(a.opts(), db);
         std::cout << "All migrations are already applied, there is nothing to do.\n";
         return exit_ok;
     }

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <ferry/core/legacy.hpp>
+#include <ferry/core/deferred_indexes.hpp>
 #include <ferry/core/log.hpp>
 #include <ferry/errors.hpp>
 
@@ -214,7 +215,9 @@ int run_namespace(app& a) {
     copy_opts.force = o.force;
     if (o.chunk_rows) copy_opts.chunk_rows = static_cast<std::uint64_t>(*o.chunk_rows);
     legacy::migrator lm(db, cfg, copy_opts);
-    lm.require_schema(a.keto_migrations(*db.dialect));
+    const auto keto = a.keto_migrations(*db.dialect);
+    lm.require_schema(keto);
+    if (!o.dry_run) build_deferred_indexes_now(o, db);  // before any "nothing to be done"
 
     // Choose the namespaces and refuse bad input before anything is touched.
     const auto found = legacy::discover(*db.conn, *db.dialect);
@@ -289,6 +292,7 @@ int run_namespace(app& a) {
 
     auto lock = lock_for_writing(o, db);
     lm.guard_with(*lock);
+    const bool indexes_deferred = !o.down_only && core::defer_secondary_indexes(*db.conn, *db.dialect, keto) > 0;
 
     std::vector<legacy::namespace_result> results;
     try {
@@ -329,9 +333,20 @@ int run_namespace(app& a) {
         }
     } catch (...) {
         observer.clear_line();
+        if (indexes_deferred) {
+            try {
+                core::build_deferred_indexes(*db.conn, *db.dialect);
+            } catch (const std::exception& e) {
+                // The failure below is the one to report; the record stays for the next run.
+                core::log().warn("the secondary indexes of keto_relation_tuples stay deferred (building them "
+                                 "failed too); the next writing ferry command builds them",
+                                 {{"error", a.redact(e.what())}});
+            }
+        }
         print_summary(results);
         throw;
     }
+    if (indexes_deferred) core::build_deferred_indexes(*db.conn, *db.dialect);
     print_summary(results);
     return exit_ok;
 }

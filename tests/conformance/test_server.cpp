@@ -124,6 +124,7 @@ void check_migrated_exactly_once(db_fixture& fx, const ns_list& cfg,
     for (const auto& ns : cfg) ids.insert(ns.id);
     CHECK(recorded_namespaces(fx) == ids);
     CHECK(fx.count_rows("networks") == 1);
+    CHECK(fx.count_rows("ferry_deferred_indexes") == 0);
 }
 
 // Namespace id -> rows copied by this run, from the end summary ("copied N, skipped M").
@@ -625,8 +626,16 @@ TEST_CASE_FIXTURE(db_fixture, "ferry's sessions killed by the server mid-copy: e
     CHECK(contains(r.err, "nothing of it was kept"));
     CHECK_FALSE(contains(r.out, "Successfully migrated down"));
     MESSAGE("ferry on " << dialect_name() << " after its sessions were ended: " << masked(r.err));
-    // Nothing of it kept; the next namespace never started.
-    CHECK(snapshot() == before);
+    // Nothing of it kept; the next namespace never started. The one other trace: where the
+    // secondary indexes were deferred (PostgreSQL), the dead session could not build them, so
+    // their record stays for the re-run, which builds them.
+    auto without_deferral_record = [](const std::string& snapshot) {
+        std::string out;
+        for (const auto& line : lines_of(snapshot))
+            if (!line.starts_with("ferry_deferred_indexes=")) out += line + "\n";
+        return out;
+    };
+    CHECK(without_deferral_record(snapshot()) == without_deferral_record(before));
     CHECK(recorded_namespaces(*this).empty());
 
     auto rerun = cli(legacy_yes, {}, with_namespaces(cfg));

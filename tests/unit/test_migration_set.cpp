@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include <ferry/core/deferred_indexes.hpp>
 #include <ferry/core/migrations.hpp>
 #include <ferry/errors.hpp>
 #include "../support/text.hpp"
@@ -209,6 +210,25 @@ TEST_CASE("from_directory reads *.sql files only and refuses a missing directory
 
     CHECK_THROWS_AS(migration_set::from_directory(dir / "missing", "sqlite3"), ferry::config_error);
     fs::remove_all(dir);
+}
+
+TEST_CASE("deferrable indexes: a migration whose up is one CREATE INDEX on keto_relation_tuples, nothing else") {
+    auto index_of = [](std::string up) {
+        ferry::core::migration m;
+        m.up = std::move(up);
+        return ferry::core::index_created_by(m);
+    };
+    // Keto's own, as shipped (multi-line, partial).
+    CHECK(index_of("CREATE INDEX keto_relation_tuples_subject_sets_idx\n    ON keto_relation_tuples (nid, namespace_id, "
+                   "object, relation,\n   subject_set_namespace_id, subject_set_object, subject_set_relation)\n"
+                   "    WHERE subject_id IS NULL;\n") == "keto_relation_tuples_subject_sets_idx");
+    CHECK(index_of("create index full_idx on keto_relation_tuples (nid, commit_time)") == "full_idx");
+    // Anything else is maintained during the copy, never dropped.
+    CHECK(index_of("CREATE UNIQUE INDEX u ON keto_relation_tuples (nid, object);").empty());
+    CHECK(index_of("CREATE INDEX other_idx ON networks (created_at);").empty());
+    CHECK(index_of("CREATE INDEX a ON keto_relation_tuples (nid); DROP TABLE networks;").empty());
+    CHECK(index_of("CREATE TABLE keto_relation_tuples (shard_id UUID);").empty());
+    CHECK(index_of("").empty());
 }
 
 }  // TEST_SUITE

@@ -40,6 +40,12 @@ s1 CREATE TABLE ferry_staged_relation_tuples ( shard_id UUID NOT NULL, nid UUID 
 s1 BEGIN
 s1 INSERT INTO "ferry_schema_migration" (version, version_self) VALUES (?, 0)
 s1 COMMIT
+s1 CREATE TABLE ferry_deferred_indexes ( index_name VARCHAR(128) NOT NULL, create_statement TEXT NOT NULL, deferred_at TIMESTAMP NOT NULL, PRIMARY KEY (index_name) );
+s1 BEGIN
+s1 INSERT INTO "ferry_schema_migration" (version, version_self) VALUES (?, 0)
+s1 COMMIT
+s1 SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name
+s1 SELECT index_name, create_statement FROM ferry_deferred_indexes ORDER BY index_name
 s1 SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name
 s1 SELECT version_self FROM "schema_migration" WHERE 1 = 0
 s1 SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name
