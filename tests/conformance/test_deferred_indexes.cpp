@@ -61,7 +61,7 @@ TEST_SUITE("conformance: deferred indexes") {
 
 TEST_CASE_FIXTURE(db_fixture, "an empty keto_relation_tuples gets its secondary indexes after the copy, exactly as "
                               "the migrations created them" *
-                                  doctest::skip(!current_target().shipped())) {
+                                  doctest::skip(testing_a_plugin_by_dsn())) {
     const ns_list cfg{{0, "a"}, {1, "b"}};
     const auto legacy_rows = seed_two_namespaces(*this, cfg);
     const auto indexes = indexes_of(*this);
@@ -76,7 +76,7 @@ TEST_CASE_FIXTURE(db_fixture, "an empty keto_relation_tuples gets its secondary 
 }
 
 TEST_CASE_FIXTURE(db_fixture, "a keto_relation_tuples that already holds rows keeps its indexes during the copy" *
-                                  doctest::skip(!current_target().shipped())) {
+                                  doctest::skip(testing_a_plugin_by_dsn())) {
     const ns_list cfg{{0, "a"}, {1, "b"}};
     const auto legacy_rows = seed_two_namespaces(*this, cfg);
     const auto indexes = indexes_of(*this);
@@ -94,7 +94,7 @@ TEST_CASE_FIXTURE(db_fixture, "a keto_relation_tuples that already holds rows ke
 }
 
 TEST_CASE_FIXTURE(db_fixture, "a run that fails mid-copy builds the deferred indexes before it exits" *
-                                  doctest::skip(!current_target().shipped())) {
+                                  doctest::skip(testing_a_plugin_by_dsn())) {
     const ns_list cfg{{0, "a"}, {1, "b"}};
     const auto legacy_rows = seed_two_namespaces(*this, cfg);
     const auto indexes = indexes_of(*this);
@@ -118,7 +118,7 @@ TEST_CASE_FIXTURE(db_fixture, "a run that fails mid-copy builds the deferred ind
 
 TEST_CASE_FIXTURE(db_fixture, "a run killed while the indexes are deferred: `migrate status` warns, `migrate up` "
                               "builds them, the re-run finishes with the same schema" *
-                                  doctest::skip(!current_target().shipped())) {
+                                  doctest::skip(testing_a_plugin_by_dsn())) {
     const ns_list cfg{{0, "a"}, {1, "b"}};
     const auto legacy_rows = seed_two_namespaces(*this, cfg);
     const auto indexes = indexes_of(*this);
@@ -152,7 +152,7 @@ TEST_CASE_FIXTURE(db_fixture, "a run killed while the indexes are deferred: `mig
 }
 
 TEST_CASE_FIXTURE(db_fixture, "a run killed while the indexes are deferred: the next legacy run builds them first" *
-                                  doctest::skip(!current_target().shipped())) {
+                                  doctest::skip(testing_a_plugin_by_dsn())) {
     const ns_list cfg{{0, "a"}, {1, "b"}};
     const auto legacy_rows = seed_two_namespaces(*this, cfg);
     const auto indexes = indexes_of(*this);
