@@ -1,6 +1,5 @@
 #include <ferry/core/deferred_indexes.hpp>
 
-#include <algorithm>
 #include <array>
 #include <regex>
 
@@ -13,18 +12,13 @@ namespace {
 
 constexpr const char* target_table = "keto_relation_tuples";
 
-bool has_table(connection& conn, dialect& d, std::string_view table) {
-    const auto tables = d.list_tables(conn);
-    return std::find(tables.begin(), tables.end(), table) != tables.end();
-}
-
 struct recorded_index {
     std::string name, create_statement;
 };
 
 std::vector<recorded_index> recorded(connection& conn, dialect& d) {
     std::vector<recorded_index> out;
-    if (!has_table(conn, d, "ferry_deferred_indexes")) return out;
+    if (!table_exists(conn, d, "ferry_deferred_indexes")) return out;
     auto r = conn.query("SELECT index_name, create_statement FROM ferry_deferred_indexes ORDER BY index_name");
     while (r->next()) out.push_back({std::string(r->text(0)), std::string(r->text(1))});
     return out;
@@ -79,7 +73,7 @@ std::size_t build_deferred_indexes(connection& conn, dialect& d) {
     const auto pending = recorded(conn, d);
     if (pending.empty()) return 0;
     transaction tx(conn);
-    if (!has_table(conn, d, target_table)) {
+    if (!table_exists(conn, d, target_table)) {
         // Dropped since (migrate down, by hand): nothing left to index.
         log().warn("forgetting the deferred indexes of keto_relation_tuples: the table no longer exists",
                    {{"indexes", pending.size()}});

@@ -127,10 +127,7 @@ migrator::migrator(connection& conn, dialect& d, const migration_set& set, std::
     : conn_(conn), dialect_(d), set_(set), table_(std::move(history_table)),
       quoted_(d.quote_identifier(table_)), record_checksums_(record_checksums) {}
 
-bool migrator::history_exists() {
-    auto tables = dialect_.list_tables(conn_);
-    return std::find(tables.begin(), tables.end(), table_) != tables.end();
-}
+bool migrator::history_exists() { return table_exists(conn_, dialect_, table_); }
 
 std::vector<std::string> migrator::applied_versions() {
     std::vector<std::string> versions;
@@ -418,10 +415,12 @@ const migration_set& internal_set(std::string_view dialect) {
 }
 }  // namespace
 
-bool ferry_tables_exist(connection& conn, dialect& d) {
-    auto tables = d.list_tables(conn);
-    return std::find(tables.begin(), tables.end(), "ferry_migration_meta") != tables.end();
+bool table_exists(connection& conn, dialect& d, std::string_view table) {
+    const auto tables = d.list_tables(conn);
+    return std::find(tables.begin(), tables.end(), table) != tables.end();
 }
+
+bool ferry_tables_exist(connection& conn, dialect& d) { return table_exists(conn, d, "ferry_migration_meta"); }
 
 void ensure_ferry_tables(connection& conn, dialect& d) {
     migrator m(conn, d, internal_set(d.migration_dialect()), "ferry_schema_migration", false);

@@ -110,6 +110,9 @@ private:
 // ferry_schema_migration. Idempotent; called by every command that writes.
 void ensure_ferry_tables(connection& conn, dialect& dialect);
 
+// True when `table` is one of the dialect's list_tables() (the current schema/database).
+bool table_exists(connection& conn, dialect& dialect, std::string_view table);
+
 // True when Ferry's own tables exist (read-only commands use this to avoid creating them).
 bool ferry_tables_exist(connection& conn, dialect& dialect);
 
