@@ -649,6 +649,21 @@ bool ci_requested() {
 
 const std::string& dialect_name() { return current_target().dialect; }
 
+std::string render_index(const std::string& name, const std::string& columns, bool unique, const std::string& where) {
+    return name + " (" + columns + ")" + (unique ? " UNIQUE" : "") + (where.empty() ? "" : " WHERE " + where);
+}
+
+std::vector<std::string> rendered_indexes(const table_shape& t) {
+    std::vector<std::string> out;
+    for (const auto& ix : t.indexes) {
+        std::string cols;
+        for (const auto& c : ix.columns) cols += (cols.empty() ? "" : ",") + c;
+        out.push_back(render_index(ix.name, cols, ix.unique, ix.where));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
 bool not_a_shipped_server() { return conformance_on_sqlite() || testing_a_plugin_by_dsn(); }
 
 const std::vector<std::string> legacy_yes{"namespace", "migrate", "legacy", "--yes"};

@@ -227,6 +227,11 @@ std::string namespaces_json(const ns_list& cfg);
 
 // ---- what many cases share -----------------------------------------------------------------
 
+// An index as one line, "name (a,b) UNIQUE WHERE predicate", for comparing catalogs.
+std::string render_index(const std::string& name, const std::string& columns, bool unique, const std::string& where);
+// The table's secondary indexes rendered so, sorted.
+std::vector<std::string> rendered_indexes(const table_shape& t);
+
 // CI=true (or 1, yes): every dialect must be tested, and nothing may be skipped for want of a
 // server or user.
 bool ci_requested();

@@ -18,19 +18,7 @@ namespace {
 
 constexpr std::string_view deferral_logged = "they are built after the copy";
 
-// keto_relation_tuples' secondary indexes as the catalog shows them, one per line.
-std::string indexes_of(db_fixture& fx) {
-    std::string out;
-    for (const auto& ix : fx.describe_table("keto_relation_tuples").indexes) {
-        out += ix.name + " (";
-        for (std::size_t i = 0; i < ix.columns.size(); ++i) out += (i ? ", " : "") + ix.columns[i];
-        out += ")";
-        if (ix.unique) out += " unique";
-        if (!ix.where.empty()) out += " where " + ix.where;
-        out += "\n";
-    }
-    return out;
-}
+strings indexes_of(db_fixture& fx) { return rendered_indexes(fx.describe_table("keto_relation_tuples")); }
 
 bool defers(db_fixture& fx) { return fx.dialect().caps().transactional_ddl; }
 
@@ -55,6 +43,17 @@ void check_everything_copied(db_fixture& fx, std::int64_t legacy_rows) {
     CHECK(fx.count_rows("ferry_deferred_indexes") == 0);
 }
 
+// `namespace migrate legacy --yes` to the end: exit 0, the indexes `migrate up` made, every
+// legacy row copied or kept, no record left. Returns the run for the case's own checks.
+process_result run_to_the_end(db_fixture& fx, const ns_list& cfg, const strings& indexes, std::int64_t legacy_rows) {
+    auto r = fx.cli(legacy_yes, {}, with_namespaces(cfg));
+    INFO(describe(r));
+    REQUIRE(r.exit_code == 0);
+    CHECK(indexes_of(fx) == indexes);
+    check_everything_copied(fx, legacy_rows);
+    return r;
+}
+
 }  // namespace
 
 TEST_SUITE("conformance: deferred indexes") {
@@ -67,12 +66,9 @@ TEST_CASE_FIXTURE(db_fixture, "an empty keto_relation_tuples gets its secondary 
     const auto indexes = indexes_of(*this);
     REQUIRE_FALSE(indexes.empty());
 
-    auto r = cli(legacy_yes, {}, with_namespaces(cfg));
+    const auto r = run_to_the_end(*this, cfg, indexes, legacy_rows);
     INFO(describe(r));
-    REQUIRE(r.exit_code == 0);
     CHECK(contains(r.err, deferral_logged) == defers(*this));
-    CHECK(indexes_of(*this) == indexes);
-    check_everything_copied(*this, legacy_rows);
 }
 
 TEST_CASE_FIXTURE(db_fixture, "a keto_relation_tuples that already holds rows keeps its indexes during the copy" *
@@ -85,12 +81,9 @@ TEST_CASE_FIXTURE(db_fixture, "a keto_relation_tuples that already holds rows ke
          "VALUES ('7f1c2a3e-0d4b-4c5a-9e6f-0a1b2c3d4e5f', '7f1c2a3e-0d4b-4c5a-9e6f-0a1b2c3d4e60', 9, 'o', 'r', 's', "
          "CURRENT_TIMESTAMP)");
 
-    auto r = cli(legacy_yes, {}, with_namespaces(cfg));
+    const auto r = run_to_the_end(*this, cfg, indexes, legacy_rows + 1);
     INFO(describe(r));
-    REQUIRE(r.exit_code == 0);
     CHECK_FALSE(contains(r.err, deferral_logged));
-    CHECK(indexes_of(*this) == indexes);
-    check_everything_copied(*this, legacy_rows + 1);
 }
 
 TEST_CASE_FIXTURE(db_fixture, "a run that fails mid-copy builds the deferred indexes before it exits" *
@@ -107,13 +100,10 @@ TEST_CASE_FIXTURE(db_fixture, "a run that fails mid-copy builds the deferred ind
     CHECK(indexes_of(*this) == indexes);
     CHECK(count_rows("ferry_deferred_indexes") == 0);
 
-    auto rerun = cli(legacy_yes, {}, with_namespaces(cfg));
+    const auto rerun = run_to_the_end(*this, cfg, indexes, legacy_rows);
     INFO(describe(rerun));
-    REQUIRE(rerun.exit_code == 0);
     // keto_relation_tuples holds namespace a now: b is copied with the indexes in place.
     CHECK_FALSE(contains(rerun.err, deferral_logged));
-    CHECK(indexes_of(*this) == indexes);
-    check_everything_copied(*this, legacy_rows);
 }
 
 TEST_CASE_FIXTURE(db_fixture, "a run killed while the indexes are deferred: `migrate status` warns, `migrate up` "
@@ -144,11 +134,7 @@ TEST_CASE_FIXTURE(db_fixture, "a run killed while the indexes are deferred: `mig
     CHECK(indexes_of(*this) == indexes);
     CHECK(count_rows("ferry_deferred_indexes") == 0);
 
-    auto rerun = cli(legacy_yes, {}, with_namespaces(cfg));
-    INFO(describe(rerun));
-    REQUIRE(rerun.exit_code == 0);
-    CHECK(indexes_of(*this) == indexes);
-    check_everything_copied(*this, legacy_rows);
+    run_to_the_end(*this, cfg, indexes, legacy_rows);
 }
 
 TEST_CASE_FIXTURE(db_fixture, "a run killed while the indexes are deferred: the next legacy run builds them first" *
@@ -163,13 +149,10 @@ TEST_CASE_FIXTURE(db_fixture, "a run killed while the indexes are deferred: the 
     REQUIRE(killed.exit_code == 137);
     CHECK((count_rows("ferry_deferred_indexes") > 0) == defers(*this));
 
-    auto rerun = cli(legacy_yes, {}, with_namespaces(cfg));
+    const auto rerun = run_to_the_end(*this, cfg, indexes, legacy_rows);
     INFO(describe(rerun));
-    REQUIRE(rerun.exit_code == 0);
     CHECK(contains(rerun.err, "building the secondary indexes of keto_relation_tuples") == defers(*this));
     CHECK_FALSE(contains(rerun.err, deferral_logged));
-    CHECK(indexes_of(*this) == indexes);
-    check_everything_copied(*this, legacy_rows);
 }
 
 }  // TEST_SUITE

@@ -251,21 +251,6 @@ strings expected_columns(const expected_column (&cols)[N]) {
     return out;
 }
 
-std::string render_index(const std::string& name, const std::string& columns, bool unique, const std::string& where) {
-    return name + " (" + columns + ")" + (unique ? " UNIQUE" : "") + (where.empty() ? "" : " WHERE " + where);
-}
-
-strings rendered_indexes(const table_shape& t) {
-    strings out;
-    for (const auto& ix : t.indexes) {
-        std::string cols;
-        for (const auto& c : ix.columns) cols += (cols.empty() ? "" : ",") + c;
-        out.push_back(render_index(ix.name, cols, ix.unique, ix.where));
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-}
-
 std::string joined(const strings& v) {
     std::string out;
     for (const auto& s : v) out += "\n    " + s;
