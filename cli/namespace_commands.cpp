@@ -217,7 +217,6 @@ int run_namespace(app& a) {
     legacy::migrator lm(db, cfg, copy_opts);
     const auto keto = a.keto_migrations(*db.dialect);
     lm.require_schema(keto);
-    if (!o.dry_run) build_deferred_indexes_now(o, db);  // before any "nothing to be done"
 
     // Choose the namespaces and refuse bad input before anything is touched.
     const auto found = legacy::discover(*db.conn, *db.dialect);
@@ -228,6 +227,8 @@ int run_namespace(app& a) {
         auto it = std::find_if(found.begin(), found.end(), [&](auto& t) { return t.namespace_id == ns->id; });
         if (it == found.end()) {
             if (lm.record(ns->id)) {
+                // The exits that take no lock still owe a killed run's index build.
+                if (!o.dry_run) build_deferred_indexes_now(o, db);
                 std::cout << "Nothing to be done: namespace " << *name << " was already migrated and its legacy "
                           << "table dropped.\n";
                 return exit_ok;
@@ -252,6 +253,7 @@ int run_namespace(app& a) {
                                "same ids), or migrate the configured namespaces one by one by NAME");
         }
         if (targets.empty() && unconfigured.empty()) {
+            if (!o.dry_run) build_deferred_indexes_now(o, db);
             std::cout << "Could not find legacy namespaces, there seems nothing to be done.\n";
             return exit_ok;
         }

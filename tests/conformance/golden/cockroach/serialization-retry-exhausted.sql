@@ -4,8 +4,6 @@ s1 SELECT version FROM "schema_migration"
 s1 SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name
 s1 SELECT version, checksum, state FROM ferry_migration_meta WHERE history_table = ?
 s1 SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name
-s1 SELECT index_name, create_statement FROM ferry_deferred_indexes ORDER BY index_name
-s1 SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name
 s1 SELECT shard_id, object, relation, subject, commit_time FROM "keto_0000000000_relation_tuples" WHERE 1 = 0
 s1 SELECT 'CREATE on schema ' || coalesce(current_schema(), '(none in search_path)'), NULL WHERE current_schema() IS NULL OR NOT has_schema_privilege(current_schema(), 'CREATE') UNION ALL SELECT p, tablename FROM pg_catalog.pg_tables, unnest(ARRAY['INSERT', 'UPDATE', 'DELETE']) AS p WHERE schemaname = current_schema() AND NOT has_table_privilege(quote_ident(schemaname) || '.' || quote_ident(tablename), p) UNION ALL SELECT 'ownership (to drop or alter)', tablename FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND NOT pg_has_role(tableowner, 'USAGE') ORDER BY 1, 2
 s2 SELECT current_database()
