@@ -3,6 +3,8 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+
 #include <ferry/errors.hpp>
 
 namespace ferry::drivers::sqlite {
@@ -125,6 +127,14 @@ public:
         db_.setBusyTimeout(10000);
         if (param_is_true(source, "_fk") || param_is_true(source, "_foreign_keys"))
             db_.exec("PRAGMA foreign_keys = ON");
+        try {
+            cache_budget_kib_ = page_cache_kib();
+            // WAL and unjournaled databases keep no rollback-journal bitmap.
+            const auto journal = db_.execAndGet("PRAGMA journal_mode").getString();
+            journal_has_bitmap_ = journal != "wal" && journal != "off";
+        } catch (const SQLite::Exception& e) {
+            rethrow(e, "opening SQLite database " + db_.getFilename());
+        }
     }
 
     const std::string& file_path() const override { return path_; }
@@ -158,6 +168,7 @@ public:
         if (in_transaction_) throw usage_error("a transaction is already open on this connection");
         // IMMEDIATE takes the write lock now, so a second writer waits here instead of failing
         // at its first write halfway through a namespace.
+        fit_page_cache_around_journal_bitmap();
         execute("BEGIN IMMEDIATE", {});
         in_transaction_ = true;
     }
@@ -172,6 +183,30 @@ public:
     bool in_transaction() const override { return in_transaction_; }
 
 private:
+    std::int64_t pragma_integer(const char* sql) { return db_.execAndGet(sql).getInt64(); }
+    std::int64_t page_cache_kib() {
+        const auto setting = pragma_integer("PRAGMA cache_size");
+        // Negative settings are KiB, positive ones pages.
+        return setting < 0 ? -setting : setting * pragma_integer("PRAGMA page_size") / 1024;
+    }
+
+    // Left alone, the journal bitmap of a write transaction sits on top of a full page cache,
+    // so one long transaction on a large file holds up to 2 MiB more than on a small one. The
+    // bitmap is paid from the cache budget instead (never below half of it, which keeps the
+    // B-tree's upper pages cached): the connection's memory no longer grows with the file.
+    void fit_page_cache_around_journal_bitmap() {
+        if (cache_budget_kib_ <= 0 || !journal_has_bitmap_) return;
+        std::int64_t page_count = 0;
+        try {
+            page_count = pragma_integer("PRAGMA page_count");
+        } catch (const SQLite::Exception& e) {
+            rethrow(e, "reading the database size");
+        }
+        const std::int64_t bitmap_kib = (journal_bitmap_bytes(page_count) + 1023) / 1024;
+        const std::int64_t cache_kib = std::max(cache_budget_kib_ / 2, cache_budget_kib_ - bitmap_kib);
+        execute("PRAGMA cache_size = -" + std::to_string(cache_kib), {});
+    }
+
     SQLite::Database open_database(const dsn& source) {
         const auto mode = source.param("mode").value_or("rwc");
         const bool memory = mode == "memory" || source.database == ":memory:" ||
@@ -202,9 +237,23 @@ private:
     std::string path_;
     SQLite::Database db_;
     bool in_transaction_ = false;
+    std::int64_t cache_budget_kib_ = 0;
+    bool journal_has_bitmap_ = true;
 };
 
 }  // namespace
+
+std::int64_t journal_bitmap_bytes(std::int64_t page_count) {
+    // SQLite's Bitvec (bitvec.c): a 512-byte node is a plain bitmap up to 3,968 pages; above
+    // that, it hashes or splits into 62 children, each a Bitvec over 1/62 of the pages.
+    constexpr std::int64_t node_bytes = 512, bitmap_pages = 3968, fan_out = 62;
+    std::int64_t nodes = 1, level_nodes = 1;
+    for (std::int64_t span = page_count; span > bitmap_pages; span = (span + fan_out - 1) / fan_out) {
+        level_nodes *= fan_out;
+        nodes += level_nodes;
+    }
+    return nodes * node_bytes;
+}
 
 std::unique_ptr<sqlite_connection> open(const dsn& source) { return std::make_unique<connection_impl>(source); }
 
