@@ -36,7 +36,7 @@ std::string index_created_by(const migration& m) {
 }
 
 std::size_t defer_secondary_indexes(connection& conn, dialect& d, const migration_set& keto) {
-    if (!d.caps().transactional_ddl) return 0;
+    if (!defers_index_builds(d.caps())) return 0;
     {
         auto r = conn.query(std::string("SELECT 1 FROM ") + target_table + " LIMIT 1");
         if (r->next()) return 0;  // rows to keep indexed: the copy maintains the indexes

@@ -166,7 +166,7 @@ private:
 class postgres_dialect final : public pg::pg_wire_dialect {
 public:
     std::string_view migration_dialect() const override { return "postgres"; }
-    capabilities caps() const override { return {.transactional_ddl = true}; }
+    capabilities caps() const override { return {.transactional_ddl = true, .build_indexes_after_copy = true}; }
 
     std::unique_ptr<connection> open(const dsn& source) override { return pg::open(source); }
 

@@ -1,12 +1,14 @@
 // The secondary indexes of keto_relation_tuples, dropped while the legacy copy fills the empty
 // table and built after it (core/deferred_indexes.hpp): the final schema is exactly what the
 // migrations made, a failed run builds them before it exits, and a killed run leaves a record
-// from which the next writing command builds them. Only where DDL is transactional; elsewhere
-// the indexes must stay in place throughout.
+// from which the next writing command builds them. Only where the dialect asks for it
+// (core::defers_index_builds: PostgreSQL); elsewhere the indexes must stay in place throughout.
 #include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
+
+#include <ferry/core/deferred_indexes.hpp>
 
 #include "fixture.hpp"
 #include "../support/text.hpp"
@@ -20,7 +22,7 @@ constexpr std::string_view deferral_logged = "they are built after the copy";
 
 strings indexes_of(db_fixture& fx) { return rendered_indexes(fx.describe_table("keto_relation_tuples")); }
 
-bool defers(db_fixture& fx) { return fx.dialect().caps().transactional_ddl; }
+bool defers(db_fixture& fx) { return ferry::core::defers_index_builds(fx.dialect().caps()); }
 
 // Namespace a with 1000 tuples, b with 3000, a few broken in each; the schema migrated up.
 // Returns the legacy rows. The fault hooks count rows per namespace, after each batch of 2000:

@@ -39,6 +39,12 @@ struct capabilities {
     // How often a transaction that failed with a serialization failure (SQLSTATE 40001) is run
     // in total before the copy gives up; 1 means it is not retried.
     unsigned transaction_attempts = 1;
+    // The legacy copy into an empty keto_relation_tuples may drop its secondary indexes first
+    // and build them once at the end (core/deferred_indexes.hpp). Worth it where the server
+    // builds them: one sorted build beats millions of B-tree inserts. Not where the build runs
+    // inside ferry's process, as SQLite's does: its sorter keeps a read buffer per sorted run,
+    // so ferry's memory would grow with the table. Honoured only with transactional_ddl.
+    bool build_indexes_after_copy = false;
 };
 
 // A migration file compiled into a plugin: VERSION_NAME[.DIALECT].(up|down).sql and its text.

@@ -10,7 +10,7 @@
 #include <ferry/dialect.hpp>
 
 // Bump when anything in include/ferry/ that crosses the boundary changes shape or meaning.
-#define FERRY_PLUGIN_ABI_VERSION 3u
+#define FERRY_PLUGIN_ABI_VERSION 4u
 
 #define FERRY_STRINGIFY_INNER(x) #x
 #define FERRY_STRINGIFY(x) FERRY_STRINGIFY_INNER(x)
