@@ -166,9 +166,9 @@ public:
     }
     void begin() override {
         if (in_transaction_) throw usage_error("a transaction is already open on this connection");
+        fit_page_cache_around_journal_bitmap();
         // IMMEDIATE takes the write lock now, so a second writer waits here instead of failing
         // at its first write halfway through a namespace.
-        fit_page_cache_around_journal_bitmap();
         execute("BEGIN IMMEDIATE", {});
         in_transaction_ = true;
     }
