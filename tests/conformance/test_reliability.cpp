@@ -141,6 +141,13 @@ void check_finished(db_fixture& fx, const ns_list& cfg) {
 // After a kill: each namespace is either wholly copied (recorded) or not at all, its legacy
 // table then intact.
 void check_all_or_nothing(db_fixture& fx, const ns_list& cfg, const std::map<std::int64_t, std::int64_t>& legacy) {
+    // A server may still be executing what the killed client sent last (a COMMIT in flight)
+    // while this reads: the namespace's record and its tuples could then be looked at on either
+    // side of that commit. Wait, as the re-run would, until the killed run's lock is free.
+    {
+        auto other = fx.open_another();
+        auto lock = other.dialect->acquire_migration_lock(*other.conn, other.source, std::chrono::seconds(30));
+    }  // released at once: only the wait matters
     std::set<std::int64_t> recorded;
     if (fx.has_table("ferry_legacy_namespaces")) {
         auto r = fx.conn().query("SELECT namespace_id FROM ferry_legacy_namespaces");
