@@ -49,7 +49,7 @@ std::unique_ptr<migration_lock> lock_for_writing(const options& opts, core::data
 }
 
 void build_deferred_indexes_now(const options& opts, core::database& db) {
-    if (core::deferred_indexes(*db.conn, *db.dialect).empty()) return;
+    if (opts.dry_run || core::deferred_indexes(*db.conn, *db.dialect).empty()) return;
     core::require_write_privileges(db);
     lock_for_writing(opts, db);  // builds them
     std::cout << "Built the indexes of keto_relation_tuples that an interrupted legacy migration had deferred.\n";

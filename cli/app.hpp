@@ -61,7 +61,8 @@ private:
 std::unique_ptr<migration_lock> lock_for_writing(const options& opts, core::database& db);
 
 // Builds, under the lock, the indexes a killed legacy run deferred, if there are any: for
-// commands that may find nothing else to do and return before they take the lock.
+// commands that may find nothing else to do and return before they take the lock. A dry run
+// (--dry-run) writes nothing, so it builds nothing.
 void build_deferred_indexes_now(const options& opts, core::database& db);
 
 // Refuses a flag the command does not take (e.g. --down-only on migrate up).

@@ -228,7 +228,7 @@ int run_namespace(app& a) {
         if (it == found.end()) {
             if (lm.record(ns->id)) {
                 // The exits that take no lock still owe a killed run's index build.
-                if (!o.dry_run) build_deferred_indexes_now(o, db);
+                build_deferred_indexes_now(o, db);
                 std::cout << "Nothing to be done: namespace " << *name << " was already migrated and its legacy "
                           << "table dropped.\n";
                 return exit_ok;
@@ -253,7 +253,7 @@ int run_namespace(app& a) {
                                "same ids), or migrate the configured namespaces one by one by NAME");
         }
         if (targets.empty() && unconfigured.empty()) {
-            if (!o.dry_run) build_deferred_indexes_now(o, db);
+            build_deferred_indexes_now(o, db);
             std::cout << "Could not find legacy namespaces, there seems nothing to be done.\n";
             return exit_ok;
         }
