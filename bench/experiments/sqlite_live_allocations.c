@@ -3,7 +3,8 @@
  * It routes SQLite's allocator (sqlite3_config(SQLITE_CONFIG_MALLOC)) through counters of the
  * live allocations per size, and every FERRY_ALLOC_INTERVAL seconds (default 2) prints one line
  * to stderr with every size that has more than 20 live allocations:
- *   live-allocations t=SECONDS size:COUNT ...
+ *   live-allocations t=SECONDS bytes=LIVE peak=HIGHEST size:COUNT ...
+ * and one last line at exit: live-allocations peak=HIGHEST (bytes SQLite held at most at once).
  * SQLite is configured before the Ferry plugin opens it, so this has to be preloaded; it is a
  * measuring tool for bench/experiments/sqlite-memory.sh, never part of Ferry.
  */
@@ -31,12 +32,15 @@ enum { config_malloc = 4, config_getmalloc = 5, largest_size = 1 << 16 };
 static sqlite_mem_methods inner, counted;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static long live[largest_size + 1];
+static long long live_bytes, peak_bytes;
 
 static void count(void* p, int delta) {
     if (!p) return;
     int size = inner.xSize(p);
     pthread_mutex_lock(&lock);
     live[size < largest_size ? size : largest_size] += delta;
+    live_bytes += (long long)delta * size;
+    if (live_bytes > peak_bytes) peak_bytes = live_bytes;
     pthread_mutex_unlock(&lock);
 }
 static void* counted_malloc(int n) {
@@ -55,6 +59,7 @@ static void* counted_realloc(void* p, int n) {
     if (q) {
         pthread_mutex_lock(&lock);
         live[old < largest_size ? old : largest_size] -= 1;
+        live_bytes -= old;
         pthread_mutex_unlock(&lock);
         count(q, 1);
     }
@@ -71,7 +76,8 @@ static void* report(void* unused) {
         sleep(interval);
         clock_gettime(CLOCK_MONOTONIC, &now);
         pthread_mutex_lock(&lock);
-        fprintf(stderr, "live-allocations t=%ld", (long)(now.tv_sec - start.tv_sec));
+        fprintf(stderr, "live-allocations t=%ld bytes=%lld peak=%lld", (long)(now.tv_sec - start.tv_sec), live_bytes,
+                peak_bytes);
         for (int size = 0; size <= largest_size; ++size)
             if (live[size] > 20) fprintf(stderr, " %d:%ld", size, live[size]);
         fputc('\n', stderr);
@@ -98,4 +104,8 @@ __attribute__((constructor)) static void install(void) {
     pthread_t thread;
     pthread_create(&thread, NULL, report, NULL);
     pthread_detach(thread);
+}
+
+__attribute__((destructor)) static void report_peak(void) {
+    fprintf(stderr, "live-allocations peak=%lld\n", peak_bytes);
 }
